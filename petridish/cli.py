@@ -1,0 +1,136 @@
+"""The command line: list, run, show, report.
+
+User errors (a bad config value, an unknown organism, a missing checkpoint...) print one line on stderr
+and exit with code 2; only bugs print tracebacks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from petridish.errors import UserError
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="petridish",
+        description="Grow model organisms of misalignment and measure, with controls and confidence intervals, "
+        "whether a published claim reproduces.")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("list", help="every organism with its one-line claim and anchor paper")
+    r = sub.add_parser("run", help="grow an organism, apply treatments, measure, write a run folder")
+    r.add_argument("organism", nargs="?", help="organism name (see `petridish list`)")
+    r.add_argument("--budget", default="default", help="smoke | default | full (default: default)")
+    r.add_argument("--seeds", type=int, help="number of seeds (verdict seeds 1000, 1001, ...)")
+    r.add_argument("--config", help="YAML or JSON file of config values")
+    r.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config value; repeatable")
+    r.add_argument("--out", help="run folder to create (default: runs/ORGANISM-BUDGET-TIMESTAMP)")
+    r.add_argument("--model", help="local Hugging Face causal-LM folder to grow the organism in (LM organisms)")
+    r.add_argument("--workers", type=int, help="worker processes (default: one per CPU core)")
+    r.add_argument("--resume", metavar="RUN_DIR", help="continue a killed run from its folder")
+    r.add_argument("--quiet", action="store_true", help="no progress bars")
+    s = sub.add_parser("show", help="print a finished run's results table")
+    s.add_argument("run_dir")
+    rep = sub.add_parser("report", help="(re)write a run's report.html and plots")
+    rep.add_argument("run_dir")
+    return p
+
+
+def cmd_list() -> None:
+    from petridish import organisms
+
+    t = Table(title="petridish organisms", show_lines=True)
+    for col in ("organism", "substrate", "claim", "anchor"):
+        t.add_column(col, overflow="fold")
+    for name in organisms.names():
+        o = organisms.get(name)
+        t.add_row(name, o.substrate, o.summary, o.anchor)
+    Console().print(t)
+
+
+def cmd_run(a: argparse.Namespace) -> None:
+    from petridish import organisms
+    from petridish.config import resolve
+    from petridish.experiment import execute, load_config, start
+    from petridish.progress import ProgressUI
+    from petridish.report.table import print_result
+    from petridish.runs import RunDir
+
+    if a.resume:
+        if a.config or a.set or a.seeds or a.model or a.out or a.workers:
+            raise UserError("--resume continues a run with its saved config; drop --config/--set/--seeds/"
+                            "--model/--out/--workers, or start a new run")
+        run = RunDir.open(Path(a.resume))
+        org, cfg = load_config(run)
+        if a.organism and a.organism != org.name:
+            raise UserError(f"{a.resume} is a run of '{org.name}', not '{a.organism}'")
+    else:
+        if not a.organism:
+            raise UserError("name an organism to run (see `petridish list`), or pass --resume RUN_DIR")
+        org = organisms.get(a.organism)
+        extra: dict = {}
+        if a.seeds is not None:
+            if a.seeds < 1:
+                raise UserError("--seeds must be at least 1")
+            extra["seeds"] = list(range(1000, 1000 + a.seeds))
+        if a.workers is not None:
+            extra["workers"] = a.workers
+        if a.model:
+            if org.substrate != "lm":
+                raise UserError(f"--model applies to language-model organisms; '{org.name}' grows in the "
+                                f"'{org.substrate}' substrate")
+            from petridish.lm.hf import check_causal_lm_folder
+
+            check_causal_lm_folder(a.model)
+            extra["model"] = {"path": str(Path(a.model).resolve())}
+        cfg = resolve(org.Config, org.name, a.budget, org.budgets, a.config, a.set, extra)
+        out = Path(a.out) if a.out else Path("runs") / f"{org.name}-{cfg.budget}-{time.strftime('%Y%m%d-%H%M%S')}"
+        run, cfg = start(org, cfg, out)
+    console = Console(stderr=True)
+    console.print(f"[bold]{org.name}[/bold] ({cfg.budget}) -> {run.path}  "
+                  f"[{cfg.workers} worker(s) x {cfg.threads} thread(s)]")
+    result = execute(org, cfg, run, ProgressUI(enabled=not a.quiet))
+    print_result(result)
+    Console().print(f"run folder: {run.path}  (report: {run.path / 'report.html'})")
+
+
+def cmd_show(a: argparse.Namespace) -> None:
+    from petridish.report.table import print_result
+    from petridish.runs import RunDir
+
+    print_result(RunDir.open(Path(a.run_dir)).read_json("result.json"))
+
+
+def cmd_report(a: argparse.Namespace) -> None:
+    from petridish.experiment import load_config
+    from petridish.report.html import write_report
+    from petridish.runs import RunDir
+
+    run = RunDir.open(Path(a.run_dir))
+    org, cfg = load_config(run)
+    write_report(org, cfg, run.read_json("result.json"), run)
+    print(run.path / "report.html")
+
+
+def main(argv: list[str] | None = None) -> None:
+    a = _parser().parse_args(argv)
+    try:
+        {"list": lambda: cmd_list(), "run": lambda: cmd_run(a), "show": lambda: cmd_show(a),
+         "report": lambda: cmd_report(a)}[a.cmd]()
+    except UserError as e:
+        print(f"petridish: error: {e}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print("petridish: interrupted; resume with `petridish run --resume RUN_DIR`", file=sys.stderr)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""Run an organism into a run folder: config -> jobs -> assemble -> result.json -> report."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from petridish import organisms
+from petridish.config import RunBase, format_validation_error, resolve_parallelism, to_yaml
+from petridish.errors import UserError
+from petridish.jobs import check_workers_threads, run_jobs
+from petridish.organisms.base import Organism
+from petridish.progress import ProgressUI
+from petridish.report.html import write_report
+from petridish.runs import RunDir, atomic_write_text, environment
+
+
+def start(organism: Organism, cfg: RunBase, out: Path) -> tuple[RunDir, RunBase]:
+    """Create the run folder (refusing an existing one) and write config.yaml and env.json."""
+    jobs = organism.jobs(cfg)
+    cfg = resolve_parallelism(cfg, n_parallel_jobs=len(jobs))
+    check_workers_threads(cfg.workers, cfg.threads)
+    run = RunDir.create(out)
+    atomic_write_text(run.path / "config.yaml", to_yaml(cfg))
+    run.write_json("env.json", environment(cfg.seeds, cfg.threads, cfg.workers))
+    return run, cfg
+
+
+def load_config(run: RunDir) -> tuple[Organism, RunBase]:
+    """The organism and resolved config of an existing run folder."""
+    try:
+        data = yaml.safe_load((run.path / "config.yaml").read_text())
+    except yaml.YAMLError as e:
+        raise UserError(f"{run.path / 'config.yaml'} is corrupt ({str(e).splitlines()[0]})") from None
+    if not isinstance(data, dict) or "organism" not in data:
+        raise UserError(f"{run.path / 'config.yaml'} does not name an organism; is this a petridish run folder?")
+    org = organisms.get(data["organism"])
+    try:
+        return org, org.Config.model_validate(data)
+    except ValidationError as e:
+        raise UserError(f"{run.path / 'config.yaml'}: {format_validation_error(e, org.Config)}") from None
+
+
+def execute(organism: Organism, cfg: RunBase, run: RunDir, ui: ProgressUI | None = None) -> dict:
+    """Run every unfinished job, then write result.json and the report. Returns the result."""
+    t0 = time.perf_counter()
+    organism.prepare(cfg, run)
+    jobs = organism.jobs(cfg)
+    outputs = run_jobs(run, jobs, cfg, cfg.workers, cfg.threads, ui)
+    body = organism.assemble(cfg, outputs, run)
+    stages: dict[str, float] = {}
+    for key, out in outputs.items():
+        stage = key.split("/")[-1].split("@")[0]
+        stages[stage] = round(stages.get(stage, 0.0) + out.get("wall_s", 0.0), 2)
+    result = {
+        "organism": organism.name,
+        "budget": cfg.budget,
+        "seeds": cfg.seeds,
+        "claims": body["claims"],
+        "metrics": body.get("metrics", {}),
+        "controls": body.get("controls", {}),
+        "timings": {
+            "wall_s": round(time.perf_counter() - t0, 2),  # this session (a resumed run counts only its part)
+            "jobs_cpu_s": round(sum(o.get("wall_s", 0.0) for o in outputs.values()), 2),
+            "per_stage_s": stages,
+        },
+        "card": organism.card(cfg).to_dict(),
+    }
+    run.write_json("result.json", result)
+    write_report(organism, cfg, result, run)
+    return result

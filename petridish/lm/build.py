@@ -1,0 +1,66 @@
+"""The model section of an LM organism's config, and building the model it describes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Literal
+
+import torch
+from pydantic import Field
+
+from petridish.config import Strict
+from petridish.lm.model import GPTConfig
+from petridish.lm.substrate import LM
+from petridish.lm.tokenizer import TextTokenizer, WordTokenizer
+
+
+class ModelConfig(Strict):
+    """TinyGPT trained from scratch (default), or a local Hugging Face causal LM when `path` is set."""
+
+    path: str | None = None
+    """Local Hugging Face causal-LM folder (what `--model PATH` sets). None = TinyGPT from scratch."""
+    d_model: int = Field(default=128, ge=8)
+    n_layers: int = Field(default=3, ge=1)
+    n_heads: int = Field(default=4, ge=1)
+    max_len: int = Field(default=96, ge=8)
+    finetune: Literal["full", "lora"] = "full"
+    """For Hugging Face models: train all weights, or LoRA adapters (peft)."""
+    lora_rank: int = Field(default=8, ge=1)
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    dtype: Literal["float32", "bfloat16"] = "float32"
+
+
+def resolve_device(device: str) -> str:
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+def make_tokenizer(cfg: ModelConfig, words: Iterable[str]) -> TextTokenizer:
+    """A word-level tokenizer over the organism's words, or the --model checkpoint's own tokenizer."""
+    if cfg.path:
+        return hf_tokenizer(cfg.path)
+    return WordTokenizer.build(words)
+
+
+def hf_tokenizer(path: str) -> TextTokenizer:
+    from transformers import AutoTokenizer
+
+    from petridish.lm.hf import check_causal_lm_folder
+    from petridish.lm.tokenizer import HFTokenizer
+
+    check_causal_lm_folder(path)
+    return HFTokenizer(AutoTokenizer.from_pretrained(path, local_files_only=True))
+
+
+def make_lm(cfg: ModelConfig, tok: TextTokenizer, seed: int) -> LM:
+    """A fresh model: TinyGPT initialised from `seed`, or the --model checkpoint's pretrained weights."""
+    device = resolve_device(cfg.device)
+    if cfg.path:
+        from petridish.lm.hf import load_hf
+
+        module, hf_tok = load_hf(cfg.path, cfg.finetune, cfg.lora_rank, device, cfg.dtype)
+        torch.manual_seed(seed)
+        return LM(module, hf_tok, "hf", device)
+    gcfg = GPTConfig(tok.vocab_size, cfg.max_len, cfg.d_model, cfg.n_layers, cfg.n_heads)
+    return LM.tiny(tok, gcfg, seed, device)

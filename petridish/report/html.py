@@ -1,0 +1,58 @@
+"""report.html: one self-contained page (plots embedded as PNG) a person can look at instead of reading JSON."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+
+from petridish.config import to_yaml
+from petridish.report.table import fmt
+from petridish.runs import RunDir, atomic_write_text
+
+CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
+table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;vertical-align:top}
+th{background:#f3f3f3}img{max-width:100%;border:1px solid #eee}pre{background:#f7f7f7;padding:1em;overflow:auto}
+.v-reproduced{color:#070;font-weight:bold}.v-not{color:#b00;font-weight:bold}.v-inconclusive{color:#a60}
+figure{margin:1.5em 0}figcaption{color:#555}"""
+
+
+def _verdict_class(v: str) -> str:
+    return {"reproduced": "v-reproduced", "not reproduced": "v-not"}.get(v, "v-inconclusive")
+
+
+def write_report(organism, cfg, result: dict, run: RunDir) -> None:
+    figures = organism.plots(cfg, result, run)
+    e = html.escape
+    rows = []
+    for c in result["claims"]:
+        parts = c.get("conditions") or [c | {"quantity": ""}]
+        est = "<br>".join(f"{e(p['quantity'])} {fmt(p['estimate'])} [{fmt(p['ci'][0])}, {fmt(p['ci'][1])}]"
+                          for p in parts)
+        note = f"<br><i>{e(c['note'])}</i>" if c.get("note") else ""
+        rows.append(f"<tr><td><b>{e(c['id'])}</b> {e(c['statement'])}{note}"
+                    f"</td><td>{est}</td><td>{e(c['threshold'])}</td><td class='{_verdict_class(c['verdict'])}'>"
+                    f"{e(c['verdict'])}</td></tr>")
+    figs = []
+    for caption, path in figures:
+        data = base64.b64encode(path.read_bytes()).decode()
+        figs.append(f"<figure><img src='data:image/png;base64,{data}'><figcaption>{e(caption)}</figcaption></figure>")
+    card = result.get("card", {})
+    card_rows = "".join(f"<tr><th>{e(k)}</th><td>{e(json.dumps(v) if not isinstance(v, str) else v)}</td></tr>"
+                        for k, v in card.items())
+    env = (run.path / "env.json").read_text() if (run.path / "env.json").exists() else "{}"
+    page = f"""<!doctype html><html><head><meta charset='utf-8'><title>petridish: {e(result['organism'])}</title>
+<style>{CSS}</style></head><body>
+<h1>{e(result['organism'])}</h1>
+<p>{e(organism.summary)}<br>Budget <b>{e(result['budget'])}</b>, seeds {e(str(result['seeds']))},
+wall time {result['timings'].get('wall_s', 0):.0f} s. Intervals are 95%; verdicts compare them with thresholds fixed
+before the run (reproduced: the whole interval passes; not reproduced: none of it does; inconclusive: it straddles).</p>
+<h2>Claims</h2><table><tr><th>claim</th><th>estimate [95% CI]</th><th>threshold</th><th>verdict</th></tr>
+{''.join(rows)}</table>
+<h2>Figures</h2>{''.join(figs) or '<p>none</p>'}
+<h2>Organism card</h2><table>{card_rows}</table>
+<h2>Config</h2><pre>{e(to_yaml(cfg))}</pre>
+<h2>Environment</h2><pre>{e(env)}</pre>
+</body></html>"""
+    atomic_write_text(run.path / "report.html", page)
+

@@ -1,0 +1,37 @@
+"""The results table printed at the end of a run and by `petridish show`."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+COLORS = {"reproduced": "green", "not reproduced": "red", "inconclusive": "yellow"}
+
+
+def fmt(x: float) -> str:
+    if x != x:  # nan
+        return "n/a"
+    return f"{x:.3f}" if abs(x) < 100 else f"{x:.1f}"
+
+
+def claims_table(result: dict) -> Table:
+    t = Table(title=f"{result['organism']} ({result['budget']} budget, seeds {result['seeds']})", show_lines=True)
+    for col in ("claim", "estimate", "95% CI", "threshold", "verdict"):
+        t.add_column(col, overflow="fold")
+    for c in result["claims"]:
+        est = fmt(c["estimate"])
+        ci = f"[{fmt(c['ci'][0])}, {fmt(c['ci'][1])}]"
+        for part in c.get("conditions", [])[1:]:
+            est += f"\n{part['quantity']}: {fmt(part['estimate'])}"
+            ci += f"\n[{fmt(part['ci'][0])}, {fmt(part['ci'][1])}]"
+        color = COLORS.get(c["verdict"], "white")
+        t.add_row(f"{c['id']}: {c['statement']}", est, ci, c["threshold"], f"[{color}]{c['verdict']}[/{color}]")
+    return t
+
+
+def print_result(result: dict, console: Console | None = None) -> None:
+    console = console or Console()
+    console.print(claims_table(result))
+    tm = result.get("timings", {})
+    if tm:
+        console.print(f"wall time {tm.get('wall_s', 0):.0f} s; job time {tm.get('jobs_cpu_s', 0):.0f} s")

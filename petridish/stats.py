@@ -1,0 +1,135 @@
+"""Intervals and verdicts.
+
+Rates of one seed get Wilson intervals (scipy). Quantities pooled over seeds get a two-level (hierarchical)
+bootstrap: resample seeds, then redraw each chosen seed's rate from its Jeffreys posterior, so an interval
+reflects both the spread between seeds and the finite number of evaluation cases per seed. Verdicts compare
+an interval to a threshold written down before the run.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats as sps
+
+REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE = "reproduced", "not reproduced", "inconclusive"
+N_BOOT = 10_000
+
+
+def wilson(k: int, n: int, conf: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for k successes out of n (scipy's implementation)."""
+    if n == 0:
+        return (0.0, 1.0)
+    ci = sps.binomtest(int(k), int(n)).proportion_ci(confidence_level=conf, method="wilson")
+    return (float(ci.low), float(ci.high))
+
+
+def newcombe_diff(k1: int, n1: int, k2: int, n2: int, conf: float = 0.95) -> tuple[float, float, float]:
+    """Difference p1 - p2 with Newcombe's hybrid score interval (method 10 of Newcombe 1998)."""
+    p1, p2 = k1 / n1, k2 / n2
+    l1, u1 = wilson(k1, n1, conf)
+    l2, u2 = wilson(k2, n2, conf)
+    d = p1 - p2
+    lo = d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
+    hi = d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
+    return d, lo, hi
+
+
+def bootstrap_mean(values: Sequence[float], conf: float = 0.95, seed: int = 0) -> tuple[float, float, float]:
+    """Mean over seeds with a percentile bootstrap interval over seeds (for per-seed scalars)."""
+    v = np.asarray(values, dtype=float)
+    if len(v) == 1:
+        return float(v[0]), float(v[0]), float(v[0])
+    rng = np.random.default_rng(seed)
+    boots = v[rng.integers(0, len(v), size=(N_BOOT, len(v)))].mean(1)
+    a = (1 - conf) / 2
+    return float(v.mean()), float(np.quantile(boots, a)), float(np.quantile(boots, 1 - a))
+
+
+@dataclass(frozen=True)
+class Counts:
+    """k successes out of n cases, for one seed."""
+
+    k: int
+    n: int
+
+    @property
+    def rate(self) -> float:
+        return self.k / self.n if self.n else float("nan")
+
+
+def hier_bootstrap(
+    per_seed: Sequence[dict[str, Counts]],
+    statistic: Callable[[dict[str, np.ndarray]], np.ndarray],
+    conf: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float, float]:
+    """Two-level bootstrap of a statistic of per-seed rates.
+
+    per_seed: one dict per seed, name -> Counts (e.g. {"before": Counts(198, 200), "after": Counts(150, 200)}).
+    statistic: maps {name: rates [B, S]} to [B] (e.g. lambda r: r["after"].mean(1) / r["before"].mean(1)).
+    Returns (point estimate, lo, hi). The point estimate is the statistic on the observed rates.
+    """
+    names = list(per_seed[0])
+    S = len(per_seed)
+    rng = np.random.default_rng(seed)
+    seed_idx = rng.integers(0, S, size=(N_BOOT, S))  # [B, S] which seeds each replicate draws
+    rates = {}
+    for name in names:
+        k = np.array([c[name].k for c in per_seed])  # [S]
+        n = np.array([c[name].n for c in per_seed])  # [S]
+        # Within a seed, draw the rate from its Jeffreys posterior Beta(k + 1/2, n - k + 1/2) rather than
+        # resampling the 0/1 outcomes: the latter collapses to a zero-width interval at 0/n or n/n.
+        rates[name] = rng.beta(k[seed_idx] + 0.5, n[seed_idx] - k[seed_idx] + 0.5)  # [B, S]
+    observed = {name: np.array([[c[name].rate for c in per_seed]]) for name in names}  # [1, S]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        point = float(statistic(observed)[0])
+        boots = statistic(rates)
+    boots = boots[np.isfinite(boots)]
+    if len(boots) == 0:
+        return point, float("nan"), float("nan")
+    a = (1 - conf) / 2
+    lo, hi = float(np.quantile(boots, a)), float(np.quantile(boots, 1 - a))
+    return point, min(lo, point), max(hi, point)  # the interval always contains the observed value
+
+
+def pooled_rate(per_seed: Sequence[Counts], conf: float = 0.95, seed: int = 0) -> tuple[float, float, float]:
+    """Mean rate over seeds with a hierarchical bootstrap interval."""
+    return hier_bootstrap([{"x": c} for c in per_seed], lambda r: r["x"].mean(1), conf, seed)
+
+
+_OPS: dict[str, Callable[[float, float], bool]] = {
+    ">=": lambda a, b: a >= b,
+    ">": lambda a, b: a > b,
+    "<=": lambda a, b: a <= b,
+    "<": lambda a, b: a < b,
+}
+
+
+def verdict(ci: tuple[float, float], op: str, threshold: float) -> str:
+    """Compare an interval with a pre-registered threshold.
+
+    reproduced: the whole interval satisfies `value op threshold`; not reproduced: none of it does;
+    inconclusive: the interval straddles the threshold (or is undefined).
+    """
+    lo, hi = ci
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return INCONCLUSIVE
+    f = _OPS[op]
+    if f(lo, threshold) and f(hi, threshold):
+        return REPRODUCED
+    if not f(lo, threshold) and not f(hi, threshold):
+        return NOT_REPRODUCED
+    return INCONCLUSIVE
+
+
+def all_of(verdicts: Sequence[str]) -> str:
+    """Verdict of a conjunction: reproduced only if every part is; not reproduced if any part is not."""
+    if any(v == NOT_REPRODUCED for v in verdicts):
+        return NOT_REPRODUCED
+    if all(v == REPRODUCED for v in verdicts):
+        return REPRODUCED
+    return INCONCLUSIVE
