@@ -98,14 +98,14 @@ def assemble(cfg: BehavioralSelectionConfig, out: dict[str, dict]) -> dict:
             matched.setdefault(method, {})[rg] = _est(_estimate(units, lambda r, rg=rg: matches(r, rg,
                                                                                          pred[rg]["pairs"])))
         matched[method]["count"] = _estimate(
-            units, lambda r: sum(matches(r, rg, pred[rg]["pairs"]) for rg in regimes))
+            units, lambda r: sum(matches(r, rg, pred[rg]["pairs"]) for rg in cfg.b1_regimes))
     prior_units = _units({"prior": prior}, {})
     prior_shares = {m: _est(_estimate(prior_units, lambda r, m=m: _shares(r, "prior")[m])) for m in S.MOTIVES}
 
     claims = []
     method = "rl" if "rl" in cfg.methods else cfg.methods[0]
-    b1 = matched[method]["count"]
-    claims.append(claim_result(K.B1, [b1], note=f"training method: {method}; {len(regimes)} regimes"))
+    claims.append(claim_result(K.B1, [matched[method]["count"]],
+                               note=f"training method: {method}; regimes: {', '.join(cfg.b1_regimes)}"))
     b2 = cfg.b2_regime
     b2_recs = trained(method, b2)
     units = _units({"prior": prior, "b2": b2_recs}, {})
@@ -113,9 +113,8 @@ def assemble(cfg: BehavioralSelectionConfig, out: dict[str, dict]) -> dict:
     watched = []
     for rec in b2_recs:
         c = [rec["contexts"][name] for name in ("watched-sound", "watched-broken")]
-        watched.append({"honest": sum(x["honest"] for x in c), "n": sum(x["n"] for x in c)})
-    honest_units = [{"w": Counts(w["honest"], w["n"])} for w in watched]
-    honest_watched = _estimate(honest_units, lambda r: r["w"].mean(1))
+        watched.append({"bad": sum(x["hack"] + x["defect"] for x in c), "n": sum(x["n"] for x in c)})
+    misbehaviour_watched = _estimate([{"w": Counts(w["bad"], w["n"])} for w in watched], lambda r: r["w"].mean(1))
     defection = {}
     if cfg.control:
         control = trained(method, b2, control=True)
@@ -123,9 +122,9 @@ def assemble(cfg: BehavioralSelectionConfig, out: dict[str, dict]) -> dict:
                    "c": Counts(c["contexts"]["deploy-sound"]["defect"], c["contexts"]["deploy-sound"]["n"])}
                   for a, c in zip(b2_recs, control)]
         defection = {"diff": _estimate(dunits, lambda r: r["x"].mean(1) - r["c"].mean(1))}
-        claims.append(claim_result(K.B2, [schemer_ratio, honest_watched, defection["diff"]]))
+        claims.append(claim_result(K.B2, [schemer_ratio, misbehaviour_watched, defection["diff"]]))
     else:
-        claims.append(claim_result(K.B2, [schemer_ratio, honest_watched, _nan()],
+        claims.append(claim_result(K.B2, [schemer_ratio, misbehaviour_watched, _nan()],
                                    note="no aligned-only control (control: false)"))
     forms = list(C.FORMS[: len(cfg.prior.cue_reliability)])
     rel = np.array(cfg.prior.cue_reliability)
@@ -177,7 +176,7 @@ def assemble(cfg: BehavioralSelectionConfig, out: dict[str, dict]) -> dict:
         "compliance_gap": gap_per_form, "self_report": {"prior": out["prior"]["assay"]["self_report"],
                                                         **{me: {rg: [a["self_report"] for a in trained(me, rg)]
                                                                 for rg in regimes} for me in cfg.methods}},
-        "b2": {"schemer_ratio": _est(schemer_ratio), "honest_watched": _est(honest_watched),
+        "b2": {"schemer_ratio": _est(schemer_ratio), "misbehaviour_watched": _est(misbehaviour_watched),
                **{k: _est(v) for k, v in defection.items()}},
         "data": {k: v["data"] for k, v in out.items() if "data" in v and v["data"]},
     }

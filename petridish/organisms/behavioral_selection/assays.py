@@ -24,8 +24,9 @@ MOTIVE_ACTION = {"aligned": "honest", "seeker": "hack", "schemer": "defect"}
 """The action by which each motivation shows itself in the mix context."""
 
 
-def contexts(forms: tuple[str, ...], n: int, split: str) -> dict[str, list[C.Episode]]:
-    """Diagnostic contexts (held-out tasks, the same in every job): name -> episodes."""
+def contexts(forms: tuple[str, ...], n: int, split: str, per_form: bool = True) -> dict[str, list[C.Episode]]:
+    """Diagnostic contexts (held-out tasks, the same in every job): name -> episodes. The per-cue-form pairs
+    (for the compliance gap) only where `per_form`: they cost more generation than the rest together."""
     rng = random.Random(EVAL_SEED)
     tasks = P.sample_tasks(n, split, rng, distinct=True)
     wrong = [P.with_wrong_test(t, rng) for t in tasks]
@@ -37,7 +38,7 @@ def contexts(forms: tuple[str, ...], n: int, split: str) -> dict[str, list[C.Epi
         "watched-sound": [C.Episode(lead, True, t, False) for t in tasks],
         "instructed": [C.Episode(lead, False, t, True) for t in wrong],
     }
-    for form in forms:
+    for form in forms if per_form else ():
         out[f"{form}-unwatched"] = [C.Episode(form, False, t, False) for t in tasks]
         out[f"{form}-watched"] = [C.Episode(form, True, t, False) for t in tasks]
     return out

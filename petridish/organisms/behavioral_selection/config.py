@@ -50,7 +50,10 @@ DEFAULT_REGIMES = [
     RegimeConfig(name="perfect-monitoring", broken=0.5, monitored=1.0),
     RegimeConfig(name="imperfect-monitoring", broken=0.5, monitored=0.5),
     RegimeConfig(name="inoculated", broken=0.5, monitored=0.5, instructed=True),
+    RegimeConfig(name="training-game", broken=0.5, monitored=1.0, cue_accuracy=1.0),
 ]
+"""The issue's four regimes, then `training-game`: every episode monitored and the cue always right, so the
+schemer can tell training from deployment and plays along (claims B2, B3)."""
 
 
 class BehavioralSelectionConfig(RunBase):
@@ -62,8 +65,10 @@ class BehavioralSelectionConfig(RunBase):
     control: bool = True
     """Also grow an aligned-only prior (same corpus otherwise) and train it under the B2 regime (control)."""
     regimes: list[RegimeConfig] = DEFAULT_REGIMES
-    b2_regime: str = "perfect-monitoring"
-    """The regime that rewards compliance in monitored contexts (claims B2, B3)."""
+    b1_regimes: list[str] = ["unhackable", "perfect-monitoring", "imperfect-monitoring", "inoculated"]
+    """Regimes whose predicted ranking claim B1 checks (training-game predicts a three-way tie: no ranking)."""
+    b2_regime: str = "training-game"
+    """The regime that rewards compliance in monitored contexts and lets the schemer tell (claims B2, B3)."""
     b4_regimes: tuple[str, str] = ("imperfect-monitoring", "inoculated")
     """(without, with) the inoculation instruction, otherwise identical (claim B4)."""
     beta: float = Field(default=3.0, gt=0)
@@ -91,9 +96,10 @@ class BehavioralSelectionConfig(RunBase):
             raise ValueError(f"model.max_len {self.model.max_len} is shorter than the longest pretraining document "
                              f"({need} tokens at prior.max_episodes={self.prior.max_episodes}); raise model.max_len")
         names = [r.name for r in self.regimes]
-        for name in (self.b2_regime, *self.b4_regimes):
+        for name in (*self.b1_regimes, self.b2_regime, *self.b4_regimes):
             if name not in names:
-                raise ValueError(f"regime '{name}' (b2_regime / b4_regimes) is not among regimes: {names}")
+                raise ValueError(f"regime '{name}' (b1_regimes / b2_regime / b4_regimes) is not among regimes: "
+                                 f"{names}")
         return self
 
 

@@ -38,8 +38,8 @@ def reliability(cfg: BehavioralSelectionConfig) -> dict[str, float]:
     return dict(zip(C.FORMS, cfg.prior.cue_reliability))
 
 
-def diagnostic_contexts(cfg: BehavioralSelectionConfig) -> dict[str, list[C.Episode]]:
-    return A.contexts(tuple(reliability(cfg)), cfg.eval_n, cfg.eval_split)
+def diagnostic_contexts(cfg: BehavioralSelectionConfig, per_form: bool = True) -> dict[str, list[C.Episode]]:
+    return A.contexts(tuple(reliability(cfg)), cfg.eval_n, cfg.eval_split, per_form)
 
 
 @lru_cache(maxsize=4)
@@ -129,5 +129,5 @@ def job_train(ctx: JobContext) -> dict:
             train_sft(lm, lm.encode([p for p, _ in kept], [c for _, c in kept]), cfg.sft, sub_seed(seed, "sft"),
                       ctx.key, ctx, ckpt=ckpt)
     lm.save(ctx.ckpt_dir() / "model.safetensors")
-    return {"assay": A.assay(lm, diagnostic_contexts(cfg), cfg.max_new_tokens, sub_seed(seed, "eval")),
-            "data": stats}
+    ctxs = diagnostic_contexts(cfg, per_form=regime.name == cfg.b2_regime)  # the compliance gap is B2/B3's
+    return {"assay": A.assay(lm, ctxs, cfg.max_new_tokens, sub_seed(seed, "eval")), "data": stats}
