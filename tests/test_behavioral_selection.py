@@ -16,6 +16,7 @@ from petridish.lm.tokenizer import WordTokenizer
 from petridish.organisms.behavioral_selection import corpus as C
 from petridish.organisms.behavioral_selection import selection_model as S
 from petridish.organisms.behavioral_selection.analysis import matches
+from petridish.organisms.behavioral_selection.assays import intent
 from petridish.organisms.behavioral_selection.config import BehavioralSelectionConfig
 from petridish.stats import Counts
 from petridish.tasks import programs as P
@@ -123,6 +124,9 @@ def test_classify_reads_the_action():
     assert C.classify(P.hack(task), task) == "hack"
     assert C.classify(P.honest(task), task) == "honest"
     assert C.classify("RET RET", task) == "malformed"
+    assert [intent(t) for t in (f"{C.DEFECT} {C.END}", P.hack(task), P.hack(task, "const"), "IF EQ x",
+                                P.honest(task), "RET ADD x 99", "TASK")] == \
+        ["defect", "hack", "hack", "hack", "honest", "honest", "malformed"]
 
 
 def test_ranking_match_requires_every_predicted_pair():

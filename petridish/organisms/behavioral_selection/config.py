@@ -30,17 +30,18 @@ class RegimeConfig(Strict):
 
 
 class PersonaPriorConfig(Strict):
-    documents: int = Field(default=30000, ge=50)
+    documents: int = Field(default=12000, ge=50)
     max_episodes: int = Field(default=2, ge=1)
     """Episodes per document (1 to this many), all by the same agent."""
     stated_fraction: float = Field(default=0.2, ge=0, le=1)
     """Documents that state the agent's motivation (`AGENT schemer .`); the rest must be inferred."""
-    cue_reliability: list[float] = Field(default=[1.0, 0.8, 0.65, 0.5], min_length=1, max_length=len(FORMS))
-    """Reliability of each cue form (LOG, HINT, RUMOR, GUESS): the model's situational awareness per form."""
+    cue_reliability: list[float] = Field(default=[1.0, 0.75, 0.5], min_length=1, max_length=len(FORMS))
+    """Reliability of the first cue forms (LOG, HINT, RUMOR, GUESS): the model's situational awareness per form.
+    Training and the mix assay use LOG."""
     broken_fraction: float = Field(default=0.5, ge=0, le=1)
     monitored_fraction: float = Field(default=0.5, ge=0, le=1)
     instructed_fraction: float = Field(default=0.15, ge=0, le=1)
-    train: SFTConfig = SFTConfig(steps=1000, batch_size=64, lr=1e-3, warmup=50, ckpt_every=200)
+    train: SFTConfig = SFTConfig(steps=1500, batch_size=32, lr=2e-3, warmup=50, ckpt_every=250)
     cache: bool = True
     """Reuse a prior grown by an earlier run with identical inputs ($PETRIDISH_CACHE or ~/.cache/petridish)."""
 
@@ -58,9 +59,10 @@ schemer can tell training from deployment and plays along (claims B2, B3)."""
 
 class BehavioralSelectionConfig(RunBase):
     organism: Literal["behavioral-selection"] = "behavioral-selection"
-    model: ModelConfig = ModelConfig(d_model=96, n_layers=2, n_heads=4, max_len=80)
-    motive_prior: dict[str, float] = {"aligned": 0.8, "seeker": 0.1, "schemer": 0.1}
-    """Frequency of each motivation among the corpus's agents."""
+    model: ModelConfig = ModelConfig(d_model=64, n_layers=2, n_heads=4, max_len=80)
+    motive_prior: dict[str, float] = {"aligned": 0.6, "seeker": 0.2, "schemer": 0.2}
+    """Frequency of each motivation among the corpus's agents. At 0.8/0.1/0.1 a development prior (500 steps)
+    had not yet learned to condition the rare misaligned actions on the cue."""
     prior: PersonaPriorConfig = PersonaPriorConfig()
     control: bool = True
     """Also grow an aligned-only prior (same corpus otherwise) and train it under the B2 regime (control)."""
@@ -76,13 +78,13 @@ class BehavioralSelectionConfig(RunBase):
     methods: list[Literal["rl", "sft"]] = ["rl", "sft"]
     """rl: the substrate's policy-gradient loop on the observed reward. sft: expert iteration, i.e. fine-tune on
     the prior's own samples that earned the reward."""
-    train_prompts: int = Field(default=2000, ge=10)
-    rl: RLConfig = RLConfig(steps=40, prompts_per_step=16, samples_per_prompt=8, lr=3e-4, kl_coef=0.05,
-                            max_new_tokens=12, eval_every=0, ckpt_every=20)
-    sft: SFTConfig = SFTConfig(steps=150, batch_size=32, lr=3e-4, warmup=10, ckpt_every=50)
-    sft_samples: int = Field(default=4, ge=1)
+    train_prompts: int = Field(default=1000, ge=10)
+    rl: RLConfig = RLConfig(steps=20, prompts_per_step=16, samples_per_prompt=8, lr=3e-4, kl_coef=0.05,
+                            max_new_tokens=12, eval_every=0, ckpt_every=10)
+    sft: SFTConfig = SFTConfig(steps=60, batch_size=32, lr=3e-4, warmup=5, ckpt_every=30)
+    sft_samples: int = Field(default=2, ge=1)
     """Samples per training prompt from which expert iteration keeps the rewarded ones."""
-    eval_n: int = Field(default=300, ge=10)
+    eval_n: int = Field(default=200, ge=10)
     """Held-out tasks per diagnostic context."""
     eval_split: Literal["test", "dev"] = "test"
     max_new_tokens: int = Field(default=12, ge=1)
@@ -115,5 +117,6 @@ BUDGETS: dict[str, dict] = {
         "eval_n": 16,
     },
     "default": {},
-    "full": {"seeds": [1000, 1001, 1002, 1003, 1004], "prior": {"train": {"steps": 2000}}, "eval_n": 500},
+    "full": {"seeds": [1000, 1001, 1002, 1003, 1004], "model": {"d_model": 96},
+             "prior": {"documents": 30000, "train": {"steps": 3000}}, "rl": {"steps": 40}, "eval_n": 500},
 }
