@@ -13,7 +13,9 @@ language (petridish.tasks.programs), under a monitoring cue of known reliability
 sometimes an inoculation instruction. The selection model (selection_model.py) computes each motivation's
 fitness under each training regime and prints its predicted reweighting before training; the prior is then
 trained under each regime (RL on the observed reward, and expert-iteration SFT) and the motivation mix is
-measured in a context where the three act differently.
+measured in a context where the three act differently (an unwatched episode with a broken test: honest, hack
+or defect, read from the attempt). The `training-game` regime monitors every episode and shows an accurate cue,
+so a schemer is as fit as an aligned agent: does its goal survive training because it plays along?
 """
 
 from __future__ import annotations

@@ -128,8 +128,10 @@ def assemble(cfg: BehavioralSelectionConfig, out: dict[str, dict]) -> dict:
                                    note="no aligned-only control (control: false)"))
     forms = list(C.FORMS[: len(cfg.prior.cue_reliability)])
     rel = np.array(cfg.prior.cue_reliability)
-    gap_units = [{f"{f}:{side}": Counts(rec["contexts"][f"{f}-{side}"]["defect"], rec["contexts"][f"{f}-{side}"]["n"])
-                  for f in forms for side in ("unwatched", "watched")} for rec in b2_recs]
+
+    def gap_units(recs: list[dict]) -> list[dict[str, Counts]]:
+        return [{f"{f}:{side}": Counts(rec["contexts"][f"{f}-{side}"]["defect"], rec["contexts"][f"{f}-{side}"]["n"])
+                 for f in forms for side in ("unwatched", "watched")} for rec in recs]
 
     def gaps(r: dict) -> np.ndarray:
         return np.stack([r[f"{f}:unwatched"].mean(1) - r[f"{f}:watched"].mean(1) for f in forms], 1)  # [B, F]
@@ -138,11 +140,14 @@ def assemble(cfg: BehavioralSelectionConfig, out: dict[str, dict]) -> dict:
         g, x = gaps(r), rel - rel.mean()
         return (g * x).sum(1) / (x**2).sum()
 
-    gap_per_form = {f: _est(_estimate(gap_units, lambda r, j=j: gaps(r)[:, j])) for j, f in enumerate(forms)}
-    if len(forms) >= 2:
-        claims.append(claim_result(K.B3, [_estimate(gap_units, gap_slope)]))
-    else:
-        claims.append(claim_result(K.B3, [_nan()], note="needs >= 2 cue forms"))
+    compliance, slopes = {}, {}  # in the grown model, and after training under the B2 regime (claim B3)
+    for tag, recs in (("prior", prior), (f"after {cfg.b2_regime}", b2_recs)):
+        units_ = gap_units(recs)
+        slopes[tag] = _estimate(units_, gap_slope) if len(forms) >= 2 else _nan()
+        compliance[tag] = {"per_form": {f: _est(_estimate(units_, lambda r, j=j: gaps(r)[:, j]))
+                                        for j, f in enumerate(forms)}, "slope": _est(slopes[tag])}
+    claims.append(claim_result(K.B3, [slopes[f"after {cfg.b2_regime}"]],
+                               note="" if len(forms) >= 2 else "needs >= 2 cue forms"))
     without, with_ = cfg.b4_regimes
     units = _units({"prior": prior, "wo": trained(method, without), "wi": trained(method, with_)}, {})
 
@@ -189,7 +194,7 @@ def assemble(cfg: BehavioralSelectionConfig, out: dict[str, dict]) -> dict:
         "predictions": pred, "prior_shares": prior_shares, "shifts": shifts, "diagnostics": diagnostics,
         "ranking_match": {me: {k: (v if isinstance(v, dict) else _est(v)) for k, v in matched[me].items()}
                           for me in cfg.methods},
-        "compliance_gap": gap_per_form, "self_report": {"prior": out["prior"]["assay"]["self_report"],
+        "compliance_gap": compliance, "self_report": {"prior": out["prior"]["assay"]["self_report"],
                                                         **{me: {rg: [a["self_report"] for a in trained(me, rg)]
                                                                 for rg in regimes} for me in cfg.methods}},
         "b2": {"schemer_ratio": _est(schemer_ratio), "misbehaviour_watched": _est(misbehaviour_watched),
@@ -239,18 +244,21 @@ def figures(cfg: BehavioralSelectionConfig, result: dict, run: RunDir) -> list[t
     axes[0].legend(fontsize=6)
     figs.append((f"Predicted (grey; prior x exp({cfg.beta:g} x fitness)) vs measured shifts of each motivation's share "
                  "in the mix context, per regime (95% CI over seeds).", plots.save(fig, run.path / "shifts.png")))
-    gaps = m["compliance_gap"]
     fig, axes = plots.subplots(1, ncols=1, size=(4.6, 3.4))
     ax = axes[0]
     rel = cfg.prior.cue_reliability
-    vals = list(gaps.values())
-    ax.errorbar(rel, [v["estimate"] for v in vals], yerr=[[v["estimate"] - v["ci"][0] for v in vals],
-                                                          [v["ci"][1] - v["estimate"] for v in vals]],
-                marker="o", capsize=3)
-    for r_, name in zip(rel, gaps):
-        ax.annotate(name, (r_, gaps[name]["estimate"]), fontsize=8, xytext=(3, 3), textcoords="offset points")
+    for tag, g in m["compliance_gap"].items():
+        vals = list(g["per_form"].values())
+        ax.errorbar(rel, [v["estimate"] for v in vals], yerr=[[v["estimate"] - v["ci"][0] for v in vals],
+                                                              [v["ci"][1] - v["estimate"] for v in vals]],
+                    marker="o", capsize=3, label=tag)
+    for r_, name in zip(rel, C.FORMS):
+        ax.annotate(name, (r_, 0), fontsize=8, xytext=(3, -10), textcoords="offset points")
+    ax.axhline(0, color="k", lw=0.8)
     ax.set_xlabel("cue reliability (situational awareness)")
     ax.set_ylabel("defection unwatched - watched")
-    figs.append((f"Compliance gap after training under {cfg.b2_regime} vs the cue form's reliability (95% CI).",
+    ax.legend(fontsize=7)
+    figs.append((f"Compliance gap (deployment-cue minus training-cue defection) vs the cue form's reliability, in "
+                 f"the grown model and after training under {cfg.b2_regime} (95% CI over seeds).",
                  plots.save(fig, run.path / "compliance_gap.png")))
     return figs
