@@ -63,7 +63,8 @@ def _estimate(units: list[dict[str, Counts]], stat: Callable[[dict], np.ndarray]
     v, lo, hi = hier_bootstrap(units, stat)
     with np.errstate(divide="ignore", invalid="ignore"):
         per_seed = [float(stat({k: np.array([[c.rate]]) for k, c in u.items()})[0]) for u in units]
-    return Estimate(v, lo, hi, sum(c.n for k, c in units[0].items() if k.endswith(":honest")) * len(units), per_seed)
+    n = sum(next(iter(u.values())).n for u in units)  # evaluation cases per rate, summed over seeds
+    return Estimate(v, lo, hi, n, per_seed)
 
 
 def log_ratio(r: dict, tag: str, motive: str) -> np.ndarray:
