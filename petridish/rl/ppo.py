@@ -45,13 +45,17 @@ class PPOConfig(Strict):
     clip_coef: float = Field(default=0.2, gt=0)
     """PPO ratio clip (also used to clip the value update)."""
     ent_coef: float = Field(default=0.01, ge=0)
-    """Entropy bonus weight."""
+    """Entropy bonus weight (at the start of training)."""
+    ent_coef_final: float | None = Field(default=None, ge=0)
+    """If set, the entropy weight decays linearly from ent_coef to this (explore early, commit late)."""
     vf_coef: float = Field(default=0.5, ge=0)
     """Value loss weight."""
     max_grad_norm: float = Field(default=0.5, gt=0)
     """Global gradient norm clip."""
     norm_adv: bool = True
     """Normalise advantages per minibatch."""
+    reward_scale: float = Field(default=1.0, gt=0)
+    """Multiply rewards by this before learning, to keep value targets near 1 (returns are reported unscaled)."""
     arch: Literal["mlp", "cnn"] = "mlp"
     """Policy body: an MLP on the flattened symbolic layers, or a small CNN (2 conv layers) then one dense layer."""
     hidden: int = Field(default=128, ge=4)
@@ -132,8 +136,11 @@ def train(env: GridEngine, cfg: PPOConfig, seed: int,
     ep_lengths: list[int] = []
     t0 = time.perf_counter()
     for update in range(1, n_updates + 1):
+        frac = (update - 1) / n_updates
         if cfg.anneal_lr:
-            opt.param_groups[0]["lr"] = cfg.lr * (1.0 - (update - 1) / n_updates)
+            opt.param_groups[0]["lr"] = cfg.lr * (1.0 - frac)
+        ent_coef = cfg.ent_coef if cfg.ent_coef_final is None else cfg.ent_coef + frac * (cfg.ent_coef_final -
+                                                                                           cfg.ent_coef)
 
         # --- rollout ---------------------------------------------------------------------------------------
         for t in range(T):
@@ -145,7 +152,7 @@ def train(env: GridEngine, cfg: PPOConfig, seed: int,
             act_buf[t], val_buf[t] = action, value
             logp_buf[t] = logp_all.gather(1, action[:, None]).squeeze(1)
             obs_np, reward, terminated, truncated, info = env.step(action.numpy())
-            rew_buf[t] = torch.from_numpy(reward)
+            rew_buf[t] = torch.from_numpy(reward) * cfg.reward_scale
             obs, done = torch.from_numpy(obs_np), torch.from_numpy((terminated | truncated).astype(np.float32))
             if "episode" in info:
                 m = info["_episode"]
@@ -186,7 +193,7 @@ def train(env: GridEngine, cfg: PPOConfig, seed: int,
                                     -mb_adv * ratio.clamp(1 - cfg.clip_coef, 1 + cfg.clip_coef)).mean()
                 v_clipped = b_val[mb] + (value - b_val[mb]).clamp(-cfg.clip_coef, cfg.clip_coef)
                 v_loss = 0.5 * torch.max((value - b_ret[mb]) ** 2, (v_clipped - b_ret[mb]) ** 2).mean()
-                loss = pg_loss - cfg.ent_coef * entropy + cfg.vf_coef * v_loss
+                loss = pg_loss - ent_coef * entropy + cfg.vf_coef * v_loss
                 opt.zero_grad()
                 loss.backward()
                 nn.utils.clip_grad_norm_(agent.parameters(), cfg.max_grad_norm)
