@@ -51,6 +51,13 @@ def deep_merge(base: dict, over: dict) -> dict:
     return out
 
 
+def field_defaults(model: type[BaseModel]) -> dict:
+    """The model's sub-config defaults as plain dicts, so that a partial override (`--set rl.lr=1e-4`, a budget's
+    `{"pretrain": {"steps": 3000}}`) changes only the keys it names and keeps the organism's other defaults,
+    rather than validating the partial dict against the sub-config class's own defaults."""
+    return {name: f.default.model_dump() for name, f in model.model_fields.items() if isinstance(f.default, BaseModel)}
+
+
 def load_file(path: str | Path) -> dict:
     p = Path(path)
     if not p.is_file():
@@ -125,7 +132,8 @@ def resolve(
     """Build and validate an organism's config from its budget, a file, `--set` and CLI flags (`extra`)."""
     if budget not in BUDGETS:
         raise UserError(f"unknown budget '{budget}'; choose one of: {', '.join(BUDGETS)}")
-    data: dict = deep_merge({"organism": organism, "budget": budget}, budgets.get(budget, {}))
+    data: dict = field_defaults(model) | {"organism": organism, "budget": budget}
+    data = deep_merge(data, budgets.get(budget, {}))
     if config_file:
         file_data = load_file(config_file)
         if file_data.get("organism", organism) != organism:

