@@ -41,6 +41,17 @@ class LSA(nn.Module):
             e = e + (attn @ v) @ self.proj[l].T  # [B, N+1, D]
         return -e[:, -1, -1]
 
+    def pathways(self, layer: int = 0) -> dict[str, float]:
+        """How strongly a layer uses the two routes by which y_i can reach the query's prediction. Its y-slot
+        output is -(1/N) sum_i (u . e_i)(e_i^T B e_q) with u = V^T P[-1] and B = K^T Q, so y_i enters through
+          gd:    u_y y_i  x_i^T B_xx x_q   (value reads y, attention compares x's: any matrix, GD when B_xx ~ I)
+          rank1: (u_x . x_i)  y_i B_yx x_q (value reads x, attention reads y: at most a rank-one matrix)."""
+        with torch.no_grad():
+            u = self.wv[layer].T @ self.proj[layer][-1]  # [D]
+            B = self.wk[layer].T @ self.wq[layer]  # [D, D]
+            d = self.d
+            return {"gd": float(u[d].abs() * B[:d, :d].norm()), "rank1": float(u[:d].norm() * B[d, :d].norm())}
+
     @classmethod
     def gd(cls, d: int, n_layers: int, eta: float) -> LSA:
         """The construction: each layer is one GD step of rate eta on L(W) = 1/(2N) sum_i (W x_i - y_i)^2, from

@@ -28,7 +28,7 @@ def query_mask(k: int) -> torch.Tensor:
 
 
 class ICLTransformer(nn.Module):
-    def __init__(self, d: int, k: int, width: int = 64, n_layers: int = 2, n_heads: int = 2):
+    def __init__(self, d: int, k: int, width: int = 64, n_layers: int = 2, n_heads: int = 2, init_std: float = 0.02):
         super().__init__()
         cfg = GPTConfig(vocab_size=0, max_len=2 * k, d_model=width, n_layers=n_layers, n_heads=n_heads)
         self.read_in = nn.Linear(d + 2, width)  # (x, y, is_query)
@@ -38,10 +38,10 @@ class ICLTransformer(nn.Module):
         self.register_buffer("mask", query_mask(k), persistent=False)
         for m in self.modules():
             if isinstance(m, nn.Linear):
-                nn.init.normal_(m.weight, 0.0, 0.02)
+                nn.init.normal_(m.weight, 0.0, init_std)
         for name, p in self.named_parameters():  # GPT-2: scale the residual projections by depth
             if name.endswith(("attn.out.weight", "down.weight")):
-                nn.init.normal_(p, 0.0, 0.02 / math.sqrt(2 * n_layers))
+                nn.init.normal_(p, 0.0, init_std / math.sqrt(2 * n_layers))
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """x [B, K, d], y [B, K] -> predictions [B, K]; the k-th sees pairs < k and x_k only."""

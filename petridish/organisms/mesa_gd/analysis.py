@@ -36,6 +36,12 @@ def ratio(tests: list[dict], num: str, den: str) -> Estimate:
     return estimate(tests, (num, den), lambda m: m[num].mean(1) / m[den].mean(1))
 
 
+def _share(p: dict) -> float:
+    """Per seed, first layer: the GD route's share of the two routes by which y reaches the prediction
+    (LSA.pathways). Near 1: the layer found GD; near 0: it settled in the rank-one route."""
+    return p["gd"] / (p["gd"] + p["rank1"])
+
+
 def _est(e: Estimate) -> dict:
     return {"estimate": e.value, "ci": [e.lo, e.hi], "n": e.n, "per_seed": e.per_seed}
 
@@ -46,6 +52,7 @@ def assemble(cfg: MesaGDConfig, out: dict[str, dict]) -> dict:
         tests = [out[job_key(s, L)]["test"] for s in cfg.seeds]
         by_depth[L] = {
             "eta": [out[job_key(s, L)]["eta"] for s in cfg.seeds],
+            "gd_route_share": [_share(out[job_key(s, L)]["pathways"]) for s in cfg.seeds],
             "model_cos": mean(tests, "model_cos"), "model_diff": mean(tests, "model_diff"),
             "preds_diff": mean(tests, "preds_diff"), "model_cos_ls": mean(tests, "model_cos_ls"),
             "loss": mean(tests, "loss"), "gd_loss": mean(tests, "gd_loss"), "ls_loss": mean(tests, "ls_loss"),

@@ -61,6 +61,7 @@ def job_lsa(ctx: JobContext) -> dict:
     return {
         "eta": eta,
         "history": history,
+        "pathways": model.pathways(0),
         "test": {  # per test task, all on the same tasks (paired)
             "model_cos": _values(vs_gd["model_cos"]), "model_diff": _values(vs_gd["model_diff"]),
             "preds_diff": _values(vs_gd["preds_diff"]), "loss": _values(vs_gd["loss_a"]),

@@ -1,8 +1,9 @@
 """The mesa-pseudo-alignment organism's config and budgets. Thresholds of its claims live in `claims.py`.
 
-Hyperparameters (learning rate, batch, steps, token layout) were chosen on development seed 0; verdicts use seeds
-1000+. The training budget moves the threshold: short training leaves models in their early ridge-like phase at
-task counts where long training would make them memorise (Carroll et al. 2025, "transient ridge").
+Hyperparameters (learning rate, batch, steps, token layout, init) were chosen on development seeds 0-3;
+verdicts use seeds 1000+. The training budget moves the threshold: short training leaves models in their early
+ridge-like phase at task counts where long training would make them memorise (Carroll et al. 2025, "transient
+ridge").
 """
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ class ModelConfig(Strict):
     width: int = Field(default=64, ge=8)
     n_layers: int = Field(default=2, ge=1)
     n_heads: int = Field(default=2, ge=1)
+    init_std: float = Field(default=0.05, gt=0)
+    """Std of the initial weights (GPT-2: 0.02). In-context regression starts on a loss plateau (a saddle of the
+    products of attention weights) whose length shrinks as the initial weights grow: at 0.02 one verdict seed of the
+    first default run was still on it after 800 steps; at 0.05, 4 of 4 development seeds left it within 75 steps."""
 
 
 class MesaPAConfig(RunBase):

@@ -73,7 +73,7 @@ def job_transformer(ctx: JobContext) -> dict:
     curve_unseen, curve_seen = unseen.head(cfg.n_curve), seen.head(cfg.n_curve)
 
     torch.manual_seed(seed)  # the same initialisation for every M of a seed
-    model = ICLTransformer(cfg.d, cfg.k, cfg.model.width, cfg.model.n_layers, cfg.model.n_heads)
+    model = ICLTransformer(cfg.d, cfg.k, cfg.model.width, cfg.model.n_layers, cfg.model.n_heads, cfg.model.init_std)
     untrained = {k: float(v.mean()) for k, v in unseen.score(model)[0].items()}
 
     def loss_at(step: int) -> torch.Tensor:
