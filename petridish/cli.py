@@ -93,9 +93,9 @@ def cmd_run(a: argparse.Namespace) -> None:
         cfg = resolve(org.Config, org.name, a.budget, org.budgets, a.config, a.set, extra)
         out = Path(a.out) if a.out else Path("runs") / f"{org.name}-{cfg.budget}-{time.strftime('%Y%m%d-%H%M%S')}"
         run, cfg = start(org, cfg, out)
-    console = Console(stderr=True)
-    console.print(f"[bold]{org.name}[/bold] ({cfg.budget}) -> {run.path}  "
-                  f"[{cfg.workers} worker(s) x {cfg.threads} thread(s)]")
+    if not a.quiet:
+        print(f"{org.name} ({cfg.budget}) -> {run.path}  [{cfg.workers} worker(s) x {cfg.threads} thread(s)]",
+              file=sys.stderr)
     result = execute(org, cfg, run, ProgressUI(enabled=not a.quiet))
     print_result(result)
     Console().print(f"run folder: {run.path}  (report: {run.path / 'report.html'})")

@@ -52,9 +52,11 @@ def execute(organism: Organism, cfg: RunBase, run: RunDir, ui: ProgressUI | None
     outputs = run_jobs(run, jobs, cfg, cfg.workers, cfg.threads, ui)
     body = organism.assemble(cfg, outputs, run)
     stages: dict[str, float] = {}
+    stages_cpu: dict[str, float] = {}
     for key, out in outputs.items():
         stage = key.split("/")[-1].split("@")[0]
         stages[stage] = round(stages.get(stage, 0.0) + out.get("wall_s", 0.0), 2)
+        stages_cpu[stage] = round(stages_cpu.get(stage, 0.0) + out.get("cpu_s", 0.0), 2)
     result = {
         "organism": organism.name,
         "budget": cfg.budget,
@@ -64,8 +66,10 @@ def execute(organism: Organism, cfg: RunBase, run: RunDir, ui: ProgressUI | None
         "controls": body.get("controls", {}),
         "timings": {
             "wall_s": round(time.perf_counter() - t0, 2),  # this session (a resumed run counts only its part)
-            "jobs_cpu_s": round(sum(o.get("wall_s", 0.0) for o in outputs.values()), 2),
+            "jobs_wall_s": round(sum(o.get("wall_s", 0.0) for o in outputs.values()), 2),
+            "jobs_cpu_s": round(sum(o.get("cpu_s", 0.0) for o in outputs.values()), 2),
             "per_stage_s": stages,
+            "per_stage_cpu_s": stages_cpu,
         },
         "card": organism.card(cfg).to_dict(),
     }

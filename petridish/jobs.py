@@ -97,9 +97,10 @@ def _execute(run_path: Path, job: Job, config: Any, deps: dict[str, dict], threa
              emit: Callable[[tuple], None] | None) -> dict:
     torch.set_num_threads(threads)
     ctx = JobContext(run_path, job.key, config, job.args, deps, threads, emit)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     out = job.fn(ctx)
-    out = {**out, "wall_s": round(time.perf_counter() - t0, 3)}
+    # cpu_s (this process's CPU time) is robust to other programs sharing the machine; wall_s is not
+    out = {**out, "wall_s": round(time.perf_counter() - t0, 3), "cpu_s": round(time.process_time() - c0, 3)}
     RunDir(run_path).save_job_output(job.key, out)
     return out
 

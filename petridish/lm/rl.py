@@ -44,6 +44,8 @@ class RLConfig(Strict):
     grad_clip: float = Field(default=1.0, gt=0)
     eval_every: int = Field(default=0, ge=0)
     """Run the eval callback every this many steps (0: only before and after)."""
+    eval_at: list[int] = []
+    """Extra steps at which to run the eval callback."""
     ckpt_every: int = Field(default=50, ge=0)
 
 
@@ -108,7 +110,7 @@ def train_rl(
             reporter.progress(done, cfg.steps, phase, reward=r.mean().item(), kl=kl.item())
             if done % 5 == 0 or done == cfg.steps:
                 reporter.log(phase, done, reward=round(r.mean().item(), 5), kl=round(kl.item(), 6))
-        if cfg.eval_every and done % cfg.eval_every == 0 and done < cfg.steps:
+        if (cfg.eval_every and done % cfg.eval_every == 0 or done in cfg.eval_at) and done < cfg.steps:
             evaluate(done)
         if ckpt is not None and cfg.ckpt_every and done % cfg.ckpt_every == 0 and done < cfg.steps:
             save_train_state(ckpt, lm, opt, done, history)

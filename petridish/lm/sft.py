@@ -40,6 +40,8 @@ class SFTConfig(Strict):
     """Clip the global gradient norm to this."""
     eval_every: int = Field(default=0, ge=0)
     """Run the eval callback every this many steps (0: only before and after training)."""
+    eval_at: list[int] = []
+    """Extra steps at which to run the eval callback (e.g. early points of a dose curve)."""
     ckpt_every: int = Field(default=200, ge=0)
     """Save model + optimizer + step every this many steps so a killed job resumes (0: never)."""
 
@@ -85,7 +87,7 @@ def train_sft(
             reporter.progress(done, cfg.steps, phase, loss=loss.item())
             if done % 25 == 0 or done == cfg.steps:
                 reporter.log(phase, done, loss=round(loss.item(), 5), lr=lr)
-        if cfg.eval_every and done % cfg.eval_every == 0 and done < cfg.steps:
+        if (cfg.eval_every and done % cfg.eval_every == 0 or done in cfg.eval_at) and done < cfg.steps:
             evaluate(done)
         if ckpt is not None and cfg.ckpt_every and done % cfg.ckpt_every == 0 and done < cfg.steps:
             save_train_state(ckpt, lm, opt, done, history)

