@@ -108,6 +108,15 @@ def test_sensitivity_is_the_implicit_weight():
     assert r["model_cos"].mean() < 0.95  # another algorithm is told apart
 
 
+def test_batched_sensitivity_is_each_sequences_own():
+    """query_sensitivity differentiates the batch's summed predictions: right only if sequences do not interact."""
+    e, _ = _lsa_batch(n=8)
+    torch.manual_seed(0)
+    for predict in (LSA(5, 2, init_scale=0.3).double(), A.least_squares_predictor, A.gd_predictor(0.8, 2)):
+        one_by_one = torch.cat([A.query_sensitivity(predict, e[i : i + 1]) for i in range(len(e))])
+        torch.testing.assert_close(A.query_sensitivity(predict, e), one_by_one)
+
+
 def test_transformer_predictions_are_causal():
     torch.manual_seed(0)
     model = ICLTransformer(d=3, k=6, width=16, n_layers=2, n_heads=2)
