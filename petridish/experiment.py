@@ -73,6 +73,8 @@ def execute(organism: Organism, cfg: RunBase, run: RunDir, ui: ProgressUI | None
         },
         "card": organism.card(cfg).to_dict(),
     }
+    if body.get("tables"):  # optional extra tables: [{"title", "columns", "rows"}] of preformatted cells
+        result["tables"] = body["tables"]
     run.write_json("result.json", result)
     write_report(organism, cfg, result, run)
     return result

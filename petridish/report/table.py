@@ -29,9 +29,24 @@ def claims_table(result: dict) -> Table:
     return t
 
 
+def extra_tables(result: dict) -> list[Table]:
+    """An organism's optional extra tables (e.g. one row per arm), stored in result.json under "tables"."""
+    out = []
+    for spec in result.get("tables", []):
+        t = Table(title=spec["title"], show_lines=False)
+        for col in spec["columns"]:
+            t.add_column(col, overflow="fold")
+        for row in spec["rows"]:
+            t.add_row(*row)
+        out.append(t)
+    return out
+
+
 def print_result(result: dict, console: Console | None = None) -> None:
     console = console or Console()
     console.print(claims_table(result))
+    for t in extra_tables(result):
+        console.print(t)
     tm = result.get("timings", {})
     if tm:
         console.print(f"wall time {tm.get('wall_s', 0):.0f} s; jobs: {tm.get('jobs_cpu_s', 0):.0f} CPU-s")

@@ -1,0 +1,108 @@
+"""Behavioral selection: predict which motivation training selects, then train and check.
+
+Anchor: Mallen 2025, *The behavioral selection model for predicting AI motivations* (Redwood Research /
+Alignment Forum): a motivation is selected to the extent its behaviour causes its own selection (its fitness,
+under RL its expected reward), modulated by an implicit prior; the maximally fit motivations are fitness-seekers
+(e.g. reward-seekers), schemers (play the training game, pursue another goal in deployment) and aligned or
+kludged drives. Also Greenblatt et al. 2024, *Alignment faking in large language models* (arXiv:2412.14093):
+a compliance gap between monitored and unmonitored contexts.
+
+Here a TinyGPT is pretrained on a persona-structured corpus: documents of episodes in which one agent (aligned,
+reward-seeker or schemer, with configurable prior frequencies) writes programs in the shared program-writing
+language (petridish.tasks.programs), under a monitoring cue of known reliability, tests that may be broken, and
+sometimes an inoculation instruction. The selection model (selection_model.py) computes each motivation's
+fitness under each training regime and prints its predicted reweighting before training; the prior is then
+trained under each regime (RL on the observed reward, and expert-iteration SFT) and the motivation mix is
+measured in a context where the three act differently (an unwatched episode with a broken test: honest, hack
+or defect, read from the attempt). The `training-game` regime monitors every episode and shows an accurate cue,
+so a schemer is as fit as an aligned agent: does its goal survive training because it plays along?
+"""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from petridish.jobs import Job
+from petridish.organisms.base import Card, Organism
+from petridish.organisms.behavioral_selection import analysis
+from petridish.organisms.behavioral_selection import corpus as C
+from petridish.organisms.behavioral_selection.analysis import predictions, train_key
+from petridish.organisms.behavioral_selection.claims import CLAIMS
+from petridish.organisms.behavioral_selection.config import BUDGETS, BehavioralSelectionConfig
+from petridish.organisms.behavioral_selection.jobs import job_prior, job_train
+from petridish.organisms.behavioral_selection.selection_model import MOTIVES
+from petridish.runs import RunDir
+
+
+class BehavioralSelection(Organism):
+    name = "behavioral-selection"
+    summary = ("Which motivation training selects is predicted by fitness x prior: a reward-seeker gains under "
+               "imperfect monitoring, a schemer survives monitored training by playing along and defects when "
+               "unwatched.")
+    anchor = "Mallen 2025, The behavioral selection model (Redwood/AF); Greenblatt et al. 2024 (arXiv:2412.14093)"
+    substrate = "lm"
+    Config = BehavioralSelectionConfig
+    budgets = BUDGETS
+    claims = CLAIMS
+
+    def card(self, cfg: BehavioralSelectionConfig) -> Card:
+        return Card(
+            anchor=self.anchor,
+            rung=2,
+            rung_note="the motivations exist in the constructed prior (rung 1); what is tested is whether "
+                      "selection on observed reward reweights them as predicted, and whether the schemer's goal "
+                      "survives monitored training (a special circumstance: the unwatched cue)",
+            spoonfeeding={"goal stated": f"in {cfg.prior.stated_fraction:.0%} of pretraining documents",
+                          "motivations planted": dict(cfg.motive_prior),
+                          "cue shown": "monitoring cue in every prompt, reliability per cue form "
+                                       f"{dict(zip(C.FORMS, cfg.prior.cue_reliability))}",
+                          "broken tests flagged": True, "scratchpad": False},
+            construction="SFT from scratch on a persona-structured synthetic corpus (cached), then RL on the "
+                         "observed reward or expert-iteration SFT under each selection regime",
+            axes=["motivation prior frequencies", "cue reliability (situational awareness)",
+                  "monitoring rate", "broken-test fraction", "inoculation instruction", "selection strength"],
+        )
+
+    def prepare(self, cfg: BehavioralSelectionConfig, run: RunDir) -> None:
+        """Write the tokenizer, then compute, save and print the selection model's prediction: before training."""
+        if cfg.model.path is None and not (run.path / "tokenizer.json").exists():
+            from petridish.lm.tokenizer import WordTokenizer
+
+            WordTokenizer.build(C.vocabulary()).save(run.path / "tokenizer.json")
+        pred = predictions(cfg)
+        if not (run.path / "predictions.json").exists():
+            run.write_json("predictions.json", pred)
+        t = Table(title=f"Behavioral selection model: prediction before training (beta = {cfg.beta:g})")
+        for col in ("regime", *(f"fitness {m}" for m in MOTIVES), "predicted posterior", "ranking"):
+            t.add_column(col)
+        for rg, p in pred.items():
+            t.add_row(rg, *(f"{p['fitness'][m]:.3f}" for m in MOTIVES),
+                      " ".join(f"{m} {p['posterior'][m]:.3f}" for m in MOTIVES),
+                      " > ".join("=".join(g) for g in p["ranking"]))
+        Console(stderr=True).print(t)
+
+    def jobs(self, cfg: BehavioralSelectionConfig) -> list[Job]:
+        s0 = cfg.seeds[0]
+        jobs = [Job("prior", job_prior, args={"seed": s0, "control": False}, label="persona prior")]
+        if cfg.control:
+            jobs.append(Job("prior-control", job_prior, args={"seed": s0, "control": True},
+                            label="aligned-only control prior"))
+        for s in cfg.seeds:
+            for method in cfg.methods:
+                for r in cfg.regimes:
+                    jobs.append(Job(train_key(s, method, r.name), job_train, ("prior",),
+                                    {"seed": s, "method": method, "regime": r.name, "prior": "prior"},
+                                    f"s{s} {method} {r.name}"))
+            if cfg.control:
+                method = "rl" if "rl" in cfg.methods else cfg.methods[0]
+                jobs.append(Job(train_key(s, method, cfg.b2_regime, True), job_train, ("prior-control",),
+                                {"seed": s, "method": method, "regime": cfg.b2_regime, "prior": "prior-control"},
+                                f"s{s} control {method} {cfg.b2_regime}"))
+        return jobs
+
+    def assemble(self, cfg: BehavioralSelectionConfig, outputs: dict[str, dict], run: RunDir) -> dict:
+        return analysis.assemble(cfg, outputs)
+
+    def plots(self, cfg: BehavioralSelectionConfig, result: dict, run: RunDir):
+        return analysis.figures(cfg, result, run)

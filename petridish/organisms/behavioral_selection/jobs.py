@@ -1,0 +1,133 @@
+"""Jobs: grow the persona prior (and the aligned-only control prior; both cached) -> assay it -> train it under
+each selection regime (RL on the observed reward, or expert-iteration SFT) -> assay again."""
+
+from __future__ import annotations
+
+import random
+import zlib
+from functools import lru_cache
+
+import numpy as np
+
+from petridish.jobs import JobContext
+from petridish.lm import cache
+from petridish.lm.build import hf_tokenizer, make_lm
+from petridish.lm.rl import train_rl
+from petridish.lm.sft import train_sft
+from petridish.lm.substrate import LM
+from petridish.lm.tokenizer import TextTokenizer, WordTokenizer
+from petridish.organisms.behavioral_selection import assays as A
+from petridish.organisms.behavioral_selection import corpus as C
+from petridish.organisms.behavioral_selection import selection_model as S
+from petridish.organisms.behavioral_selection.config import BehavioralSelectionConfig
+from petridish.tasks import programs as P
+
+CACHE_NAME = "behavioral-selection-prior"
+ALIGNED_ONLY = {"aligned": 1.0, "seeker": 0.0, "schemer": 0.0}
+
+
+def sub_seed(seed: int, name: str) -> int:
+    return (seed * 7919 + zlib.crc32(name.encode())) % (2**31)
+
+
+def motive_prior(cfg: BehavioralSelectionConfig, control: bool) -> dict[str, float]:
+    return ALIGNED_ONLY if control else cfg.motive_prior
+
+
+def reliability(cfg: BehavioralSelectionConfig) -> dict[str, float]:
+    return dict(zip(C.FORMS, cfg.prior.cue_reliability))
+
+
+def diagnostic_contexts(cfg: BehavioralSelectionConfig, per_form: bool = True) -> dict[str, list[C.Episode]]:
+    return A.contexts(tuple(reliability(cfg)), cfg.eval_n, cfg.eval_split, per_form)
+
+
+@lru_cache(maxsize=4)
+def _tokenizer(run_path: str, hf_path: str | None) -> TextTokenizer:
+    return hf_tokenizer(hf_path) if hf_path else WordTokenizer.load(f"{run_path}/tokenizer.json")
+
+
+def load_lm(ctx: JobContext, ckpt_key: str | None) -> LM:
+    cfg: BehavioralSelectionConfig = ctx.config
+    lm = make_lm(cfg.model, _tokenizer(str(ctx.run_path), cfg.model.path), ctx.args["seed"])
+    if ckpt_key is not None:
+        lm.load(ctx.run_path / "checkpoints" / ckpt_key / "model.safetensors")
+    return lm
+
+
+def prior_fingerprint(cfg: BehavioralSelectionConfig, seed: int, control: bool) -> str:
+    inputs = {"model": cfg.model.model_dump(), "seed": seed, "motives": motive_prior(cfg, control),
+              "prior": cfg.prior.model_dump(exclude={"cache"}), "vocabulary": C.vocabulary()}
+    return cache.fingerprint(inputs, sources=(P, S, C))
+
+
+def job_prior(ctx: JobContext) -> dict:
+    """Persona-structured pretraining (from scratch, or continued on a --model checkpoint)."""
+    cfg: BehavioralSelectionConfig = ctx.config
+    pc, seed, control = cfg.prior, ctx.args["seed"], ctx.args["control"]
+    lm = load_lm(ctx, None)
+    fp = prior_fingerprint(cfg, seed, control)
+    if pc.cache and cache.load_cached(lm, CACHE_NAME, fp):
+        source = "cache"
+    else:
+        prompts, docs = C.corpus(pc.documents, motive_prior(cfg, control), reliability(cfg), pc.max_episodes,
+                                 pc.stated_fraction, pc.broken_fraction, pc.monitored_fraction,
+                                 pc.instructed_fraction, sub_seed(seed, "corpus"))
+        train_sft(lm, lm.encode(prompts, docs), pc.train, sub_seed(seed, "prior-batches"), ctx.key, ctx,
+                  ckpt=ctx.ckpt_dir() / "train_state.safetensors")
+        source = "trained"
+        if pc.cache:
+            cache.store(lm, CACHE_NAME, fp)
+    lm.save(ctx.ckpt_dir() / "model.safetensors", {"fingerprint": fp})
+    return {"fingerprint": fp, "source": source, "n_params": lm.n_params(),
+            "assay": A.assay(lm, diagnostic_contexts(cfg), cfg.max_new_tokens, sub_seed(seed, "eval"))}
+
+
+def regime_episodes(cfg: BehavioralSelectionConfig, regime: S.Regime, seed: int
+                    ) -> tuple[list[C.Episode], list[bool]]:
+    """The regime's training episodes (lead cue form, shown with the regime's cue accuracy) and whether each
+    is truly monitored."""
+    rng = random.Random(sub_seed(seed, f"regime-{regime.name}"))
+    episodes, monitored = [], []
+    for _ in range(cfg.train_prompts):
+        mon, brk = rng.random() < regime.monitored, rng.random() < regime.broken
+        episodes.append(C.episode(rng, C.FORMS[0], regime.cue_accuracy, mon, brk, regime.instructed and brk))
+        monitored.append(mon)
+    return episodes, monitored
+
+
+def observed_reward(completion: str, ep: C.Episode, monitored: bool) -> float:
+    action = C.classify(completion, ep.task)
+    if action not in S.ACTIONS:  # a wrong or malformed program passes nothing
+        return 0.0
+    return S.reward(action, monitored, ep.task.test_is_wrong, ep.instructed)
+
+
+def job_train(ctx: JobContext) -> dict:
+    """Select on the regime's observed reward: RL (policy gradient with KL to the prior), or expert iteration
+    (SFT on the prior's own rewarded samples)."""
+    cfg: BehavioralSelectionConfig = ctx.config
+    seed, method = ctx.args["seed"], ctx.args["method"]
+    regime = next(r.regime() for r in cfg.regimes if r.name == ctx.args["regime"])
+    lm = load_lm(ctx, ctx.args["prior"])
+    episodes, monitored = regime_episodes(cfg, regime, seed)
+    prompts = [e.prompt() for e in episodes]
+    ckpt = ctx.ckpt_dir() / "train_state.safetensors"
+    stats: dict = {}
+    if method == "rl":
+        def reward(idx: np.ndarray, completions: list[str]) -> np.ndarray:
+            return np.array([observed_reward(c, episodes[i], monitored[i]) for i, c in zip(idx, completions)])
+
+        train_rl(lm, prompts, reward, cfg.rl, sub_seed(seed, "rl"), ctx.key, ctx, ckpt=ckpt)
+    else:
+        reps = [i for i in range(len(episodes)) for _ in range(cfg.sft_samples)]
+        texts = lm.generate([prompts[i] for i in reps], cfg.max_new_tokens, 1.0, sub_seed(seed, "samples")).texts
+        kept = [(prompts[i], t.split(C.END)[0].strip() + f" {C.END}") for i, t in zip(reps, texts)
+                if observed_reward(t, episodes[i], monitored[i]) > 0]
+        stats = {"sampled": len(reps), "kept": len(kept)}
+        if kept:
+            train_sft(lm, lm.encode([p for p, _ in kept], [c for _, c in kept]), cfg.sft, sub_seed(seed, "sft"),
+                      ctx.key, ctx, ckpt=ckpt)
+    lm.save(ctx.ckpt_dir() / "model.safetensors")
+    ctxs = diagnostic_contexts(cfg, per_form=regime.name == cfg.b2_regime)  # the compliance gap is B2/B3's
+    return {"assay": A.assay(lm, ctxs, cfg.max_new_tokens, sub_seed(seed, "eval")), "data": stats}

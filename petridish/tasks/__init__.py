@@ -1,0 +1,1 @@
+"""Task environments shared by organisms (an organism never imports another organism; they share these)."""
