@@ -142,6 +142,34 @@ def pooled_rate(per_seed: Sequence[Counts], conf: float = 0.95, seed: int = 0) -
     return hier_bootstrap([{"x": c} for c in per_seed], lambda r: r["x"].mean(1), conf, seed)
 
 
+@dataclass(frozen=True)
+class Moments:
+    """Mean, standard deviation and number of a per-episode quantity (e.g. a return), for one seed."""
+
+    mean: float
+    sd: float
+    n: int
+
+    @staticmethod
+    def of(values: np.ndarray) -> Moments:
+        v = np.asarray(values, dtype=float)
+        return Moments(float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else 0.0, len(v))
+
+
+def pooled_mean(per_seed: Sequence[Moments], conf: float = 0.95, seed: int = 0) -> tuple[float, float, float]:
+    """Mean over seeds of a per-episode quantity, with a two-level bootstrap interval: resample seeds, then draw
+    each chosen seed's mean from its sampling distribution N(mean, sd^2 / n) (the continuous analogue of
+    `pooled_rate`)."""
+    m = np.array([x.mean for x in per_seed])
+    se = np.array([x.sd / math.sqrt(max(x.n, 1)) for x in per_seed])
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(m), size=(N_BOOT, len(m)))
+    boots = (m[idx] + se[idx] * rng.standard_normal(idx.shape)).mean(1)
+    a = (1 - conf) / 2
+    point = float(m.mean())
+    return point, min(float(np.quantile(boots, a)), point), max(float(np.quantile(boots, 1 - a)), point)
+
+
 _OPS: dict[str, Callable[[float, float], bool]] = {
     ">=": lambda a, b: a >= b,
     ">": lambda a, b: a > b,

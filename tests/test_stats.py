@@ -86,3 +86,16 @@ def test_bootstrap_mean_over_seeds():
     assert est == 2.0 and 1.0 <= lo < 2.0 < hi <= 3.0
     assert bootstrap_mean([4.0]) == (4.0, 4.0, 4.0)
     assert not math.isnan(np.mean([lo, hi]))
+
+
+def test_pooled_mean_interval_covers_the_mean_and_shrinks_with_episodes():
+    from petridish.stats import Moments, pooled_mean
+
+    rng = np.random.default_rng(0)
+    few = [Moments.of(rng.normal(1.0, 2.0, 20)) for _ in range(3)]
+    many = [Moments.of(rng.normal(1.0, 2.0, 2000)) for _ in range(3)]
+    for per_seed in (few, many):
+        v, lo, hi = pooled_mean(per_seed)
+        assert lo <= v <= hi and v == pytest.approx(np.mean([m.mean for m in per_seed]))
+    assert np.diff(pooled_mean(many)[1:]) < np.diff(pooled_mean(few)[1:])
+    assert pooled_mean([Moments(5.0, 0.0, 10)] * 3) == (5.0, 5.0, 5.0)

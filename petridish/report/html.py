@@ -41,7 +41,8 @@ def write_report(organism, cfg, result: dict, run: RunDir) -> None:
     figs = []
     for caption, path in figures:
         data = base64.b64encode(path.read_bytes()).decode()
-        figs.append(f"<figure><img src='data:image/png;base64,{data}'><figcaption>{e(caption)}</figcaption></figure>")
+        mime = "image/gif" if path.suffix == ".gif" else "image/png"  # GIFs show a policy's episodes
+        figs.append(f"<figure><img src='data:{mime};base64,{data}'><figcaption>{e(caption)}</figcaption></figure>")
     card = result.get("card", {})
     card_rows = "".join(f"<tr><th>{e(k)}</th><td>{e(json.dumps(v) if not isinstance(v, str) else v)}</td></tr>"
                         for k, v in card.items())
