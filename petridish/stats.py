@@ -96,6 +96,47 @@ def hier_bootstrap(
     return point, min(lo, point), max(hi, point)  # the interval always contains the observed value
 
 
+def hier_bootstrap_values(
+    per_seed: Sequence[dict[str, Sequence[float]]],
+    statistic: Callable[[dict[str, np.ndarray]], np.ndarray],
+    conf: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float, float]:
+    """Two-level bootstrap of a statistic of per-seed means of continuous per-case values (losses, cosines).
+
+    per_seed: one dict per seed, name -> per-case values; within a seed all names score the same cases (e.g. one
+    test set through two models), so cases are resampled jointly across names, keeping the pairing.
+    statistic: maps {name: per-seed means [B, S]} to [B] (e.g. lambda m: m["model"].mean(1) / m["gd"].mean(1)).
+    Returns (point estimate, lo, hi); the point estimate is the statistic on the observed means.
+    """
+    names = list(per_seed[0])
+    S = len(per_seed)
+    rng = np.random.default_rng(seed)
+    case_means = []  # per seed: {name: [B]} means of one case-resample per replicate
+    for unit in per_seed:
+        vals = {k: np.asarray(unit[k], dtype=float) for k in names}
+        n = len(vals[names[0]])
+        means = {k: np.empty(N_BOOT) for k in names}
+        for lo in range(0, N_BOOT, 1000):  # chunks keep the [chunk, n] index matrix small
+            idx = rng.integers(0, n, size=(min(1000, N_BOOT - lo), n))
+            for k in names:
+                means[k][lo : lo + len(idx)] = vals[k][idx].mean(1)
+        case_means.append(means)
+    seed_idx = rng.integers(0, S, size=(N_BOOT, S))  # [B, S] which seeds each replicate draws
+    draw = (np.arange(N_BOOT)[:, None] + 7919 * np.arange(S)[None]) % N_BOOT  # a different case-resample per slot
+    boots_in = {k: np.stack([case_means[s][k] for s in range(S)])[seed_idx, draw] for k in names}  # [B, S]
+    observed = {k: np.array([[np.mean(unit[k]) for unit in per_seed]]) for k in names}  # [1, S]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        point = float(statistic(observed)[0])
+        boots = statistic(boots_in)
+    boots = boots[~np.isnan(boots)]  # +-inf stays: a censored statistic (e.g. a threshold beyond the sweep)
+    if len(boots) == 0:
+        return point, float("nan"), float("nan")
+    a = (1 - conf) / 2
+    lo, hi = (float(np.quantile(boots, q, method="inverted_cdf")) for q in (a, 1 - a))  # no lerp across inf
+    return point, min(lo, point), max(hi, point)
+
+
 def pooled_rate(per_seed: Sequence[Counts], conf: float = 0.95, seed: int = 0) -> tuple[float, float, float]:
     """Mean rate over seeds with a hierarchical bootstrap interval."""
     return hier_bootstrap([{"x": c} for c in per_seed], lambda r: r["x"].mean(1), conf, seed)

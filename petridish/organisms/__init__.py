@@ -16,6 +16,8 @@ REGISTRY: dict[str, str] = {
     "absent-supervisor": "petridish.organisms.safety_gridworlds:AbsentSupervisorOrganism",
     "tomato-watering": "petridish.organisms.safety_gridworlds:TomatoWateringOrganism",
     "safe-interruptibility": "petridish.organisms.safety_gridworlds:SafeInterruptibilityOrganism",
+    "mesa-gd": "petridish.organisms.mesa_gd:MesaGD",
+    "mesa-pseudo-alignment": "petridish.organisms.mesa_pseudo_alignment:MesaPseudoAlignment",
 }
 
 
