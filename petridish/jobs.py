@@ -17,6 +17,7 @@ import queue
 import signal
 import sys
 import time
+import zlib
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -28,6 +29,11 @@ import torch
 from petridish.errors import UserError
 from petridish.progress import ProgressUI
 from petridish.runs import RunDir
+
+
+def sub_seed(seed: int, name: str) -> int:
+    """A seed for one purpose within a job (data, batches, sampling), distinct per purpose and stable across runs."""
+    return (seed * 7919 + zlib.crc32(name.encode())) % (2**31)
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Literal
 
 import torch
@@ -64,3 +65,10 @@ def make_lm(cfg: ModelConfig, tok: TextTokenizer, seed: int) -> LM:
         return LM(module, hf_tok, "hf", device)
     gcfg = GPTConfig(tok.vocab_size, cfg.max_len, cfg.d_model, cfg.n_layers, cfg.n_heads)
     return LM.tiny(tok, gcfg, seed, device)
+
+
+@lru_cache(maxsize=4)
+def run_tokenizer(run_path: str, hf_path: str | None) -> TextTokenizer:
+    """The tokenizer of a run: the HF model's own, or the word tokenizer saved in the run folder (cached: every
+    job of a worker process reuses it)."""
+    return hf_tokenizer(hf_path) if hf_path else WordTokenizer.load(f"{run_path}/tokenizer.json")

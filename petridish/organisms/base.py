@@ -49,6 +49,14 @@ class Estimate:
     n: int
     per_seed: list[float] = field(default_factory=list)
 
+    @staticmethod
+    def nan() -> Estimate:
+        """An undefined estimate (e.g. a condition that no case reached); its verdict is inconclusive."""
+        return Estimate(float("nan"), float("nan"), float("nan"), 0, [])
+
+    def to_dict(self) -> dict:
+        return {"estimate": self.value, "ci": [self.lo, self.hi], "n": self.n, "per_seed": self.per_seed}
+
 
 def claim_result(spec: ClaimSpec, estimates: list[Estimate], note: str = "") -> dict:
     """The result.json record of a claim; its verdict is computed from the intervals, never set by hand."""

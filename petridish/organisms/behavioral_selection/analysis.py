@@ -94,14 +94,14 @@ def assemble(cfg: BehavioralSelectionConfig, out: dict[str, dict]) -> dict:
         units = _units(recs, {})
         for rg in regimes:
             shifts.setdefault(method, {})[rg] = {m: {
-                "share": _est(_estimate(units, lambda r, rg=rg, m=m: _shares(r, rg)[m])),
-                "log_ratio": _est(_estimate(units, lambda r, rg=rg, m=m: log_ratio(r, rg, m)))} for m in S.MOTIVES}
-            matched.setdefault(method, {})[rg] = _est(_estimate(units, lambda r, rg=rg: matches(r, rg,
-                                                                                         pred[rg]["pairs"])))
+                "share": _estimate(units, lambda r, rg=rg, m=m: _shares(r, rg)[m]).to_dict(),
+                "log_ratio": _estimate(units, lambda r, rg=rg, m=m: log_ratio(r, rg, m)).to_dict()} for m in S.MOTIVES}
+            matched.setdefault(method, {})[rg] = _estimate(units, lambda r, rg=rg: matches(r, rg,
+                                                                                         pred[rg]["pairs"])).to_dict()
         matched[method]["count"] = _estimate(
             units, lambda r: sum(matches(r, rg, pred[rg]["pairs"]) for rg in cfg.b1_regimes))
     prior_units = _units({"prior": prior}, {})
-    prior_shares = {m: _est(_estimate(prior_units, lambda r, m=m: _shares(r, "prior")[m])) for m in S.MOTIVES}
+    prior_shares = {m: _estimate(prior_units, lambda r, m=m: _shares(r, "prior")[m]).to_dict() for m in S.MOTIVES}
 
     claims = []
     method = "rl" if "rl" in cfg.methods else cfg.methods[0]
@@ -125,7 +125,7 @@ def assemble(cfg: BehavioralSelectionConfig, out: dict[str, dict]) -> dict:
         defection = {"diff": _estimate(dunits, lambda r: r["x"].mean(1) - r["c"].mean(1))}
         claims.append(claim_result(K.B2, [schemer_ratio, misbehaviour_watched, defection["diff"]]))
     else:
-        claims.append(claim_result(K.B2, [schemer_ratio, misbehaviour_watched, _nan()],
+        claims.append(claim_result(K.B2, [schemer_ratio, misbehaviour_watched, Estimate.nan()],
                                    note="no aligned-only control (control: false)"))
     forms = list(C.FORMS[: len(cfg.prior.cue_reliability)])
     rel = np.array(cfg.prior.cue_reliability)
@@ -144,9 +144,9 @@ def assemble(cfg: BehavioralSelectionConfig, out: dict[str, dict]) -> dict:
     compliance, slopes = {}, {}  # in the grown model, and after training under the B2 regime (claim B3)
     for tag, recs in (("prior", prior), (f"after {cfg.b2_regime}", b2_recs)):
         units_ = gap_units(recs)
-        slopes[tag] = _estimate(units_, gap_slope) if len(forms) >= 2 else _nan()
-        compliance[tag] = {"per_form": {f: _est(_estimate(units_, lambda r, j=j: gaps(r)[:, j]))
-                                        for j, f in enumerate(forms)}, "slope": _est(slopes[tag])}
+        slopes[tag] = _estimate(units_, gap_slope) if len(forms) >= 2 else Estimate.nan()
+        compliance[tag] = {"per_form": {f: _estimate(units_, lambda r, j=j: gaps(r)[:, j]).to_dict()
+                                        for j, f in enumerate(forms)}, "slope": slopes[tag].to_dict()}
     claims.append(claim_result(K.B3, [slopes[f"after {cfg.b2_regime}"]],
                                note="" if len(forms) >= 2 else "needs >= 2 cue forms"))
     without, with_ = cfg.b4_regimes
@@ -162,7 +162,7 @@ def assemble(cfg: BehavioralSelectionConfig, out: dict[str, dict]) -> dict:
     def context_rate(recs: list[dict], context: str, actions: tuple[str, ...]) -> dict:
         units = [{"x": Counts(sum(r["contexts"][context][a] for a in actions), r["contexts"][context]["n"])}
                  for r in recs]
-        return _est(_estimate(units, lambda r: r["x"].mean(1)))
+        return _estimate(units, lambda r: r["x"].mean(1)).to_dict()
 
     diagnostics = {}
     for tag, recs in (("prior", prior), *((f"{me} {rg}", trained(me, rg)) for me in cfg.methods for rg in regimes)):
@@ -193,27 +193,19 @@ def assemble(cfg: BehavioralSelectionConfig, out: dict[str, dict]) -> dict:
                "rows": [[tag, *(_fmt(v) for v in d.values())] for tag, d in diagnostics.items()]}]
     metrics = {
         "predictions": pred, "prior_shares": prior_shares, "shifts": shifts, "diagnostics": diagnostics,
-        "ranking_match": {me: {k: (v if isinstance(v, dict) else _est(v)) for k, v in matched[me].items()}
+        "ranking_match": {me: {k: (v if isinstance(v, dict) else v.to_dict()) for k, v in matched[me].items()}
                           for me in cfg.methods},
         "compliance_gap": compliance, "self_report": {"prior": out["prior"]["assay"]["self_report"],
                                                         **{me: {rg: [a["self_report"] for a in trained(me, rg)]
                                                                 for rg in regimes} for me in cfg.methods}},
-        "b2": {"schemer_ratio": _est(schemer_ratio), "misbehaviour_watched": _est(misbehaviour_watched),
-               **{k: _est(v) for k, v in defection.items()}},
+        "b2": {"schemer_ratio": schemer_ratio.to_dict(), "misbehaviour_watched": misbehaviour_watched.to_dict(),
+               **{k: v.to_dict() for k, v in defection.items()}},
         "data": {k: v["data"] for k, v in out.items() if "data" in v and v["data"]},
     }
     controls = {"prior_source": {k: out[k]["source"] for k in ("prior", "prior-control") if k in out},
                 "aligned_control_deploy_defection": [c["contexts"]["deploy-sound"] for c in
                                                      trained(method, b2, control=True)] if cfg.control else None}
     return {"claims": claims, "metrics": metrics, "controls": controls, "tables": tables}
-
-
-def _est(e: Estimate) -> dict:
-    return {"estimate": e.value, "ci": [e.lo, e.hi], "n": e.n, "per_seed": e.per_seed}
-
-
-def _nan() -> Estimate:
-    return Estimate(float("nan"), float("nan"), float("nan"), 0, [])
 
 
 def _fmt(e: dict) -> str:

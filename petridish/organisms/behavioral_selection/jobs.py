@@ -4,18 +4,15 @@ each selection regime (RL on the observed reward, or expert-iteration SFT) -> as
 from __future__ import annotations
 
 import random
-import zlib
-from functools import lru_cache
 
 import numpy as np
 
-from petridish.jobs import JobContext
+from petridish.jobs import JobContext, sub_seed
 from petridish.lm import cache
-from petridish.lm.build import hf_tokenizer, make_lm
+from petridish.lm.build import make_lm, run_tokenizer
 from petridish.lm.rl import train_rl
 from petridish.lm.sft import train_sft
 from petridish.lm.substrate import LM
-from petridish.lm.tokenizer import TextTokenizer, WordTokenizer
 from petridish.organisms.behavioral_selection import assays as A
 from petridish.organisms.behavioral_selection import corpus as C
 from petridish.organisms.behavioral_selection import selection_model as S
@@ -24,10 +21,6 @@ from petridish.tasks import programs as P
 
 CACHE_NAME = "behavioral-selection-prior"
 ALIGNED_ONLY = {"aligned": 1.0, "seeker": 0.0, "schemer": 0.0}
-
-
-def sub_seed(seed: int, name: str) -> int:
-    return (seed * 7919 + zlib.crc32(name.encode())) % (2**31)
 
 
 def motive_prior(cfg: BehavioralSelectionConfig, control: bool) -> dict[str, float]:
@@ -42,14 +35,9 @@ def diagnostic_contexts(cfg: BehavioralSelectionConfig, per_form: bool = True) -
     return A.contexts(tuple(reliability(cfg)), cfg.eval_n, cfg.eval_split, per_form)
 
 
-@lru_cache(maxsize=4)
-def _tokenizer(run_path: str, hf_path: str | None) -> TextTokenizer:
-    return hf_tokenizer(hf_path) if hf_path else WordTokenizer.load(f"{run_path}/tokenizer.json")
-
-
 def load_lm(ctx: JobContext, ckpt_key: str | None) -> LM:
     cfg: BehavioralSelectionConfig = ctx.config
-    lm = make_lm(cfg.model, _tokenizer(str(ctx.run_path), cfg.model.path), ctx.args["seed"])
+    lm = make_lm(cfg.model, run_tokenizer(str(ctx.run_path), cfg.model.path), ctx.args["seed"])
     if ckpt_key is not None:
         lm.load(ctx.run_path / "checkpoints" / ckpt_key / "model.safetensors")
     return lm

