@@ -7,6 +7,7 @@ and exit with code 2; only bugs print tracebacks.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 from pathlib import Path
@@ -36,11 +37,26 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--workers", type=int, help="worker processes (default: one per CPU core)")
     r.add_argument("--resume", metavar="RUN_DIR", help="continue a killed run from its folder")
     r.add_argument("--quiet", action="store_true", help="no progress bars")
+    _backend_args(r)
     s = sub.add_parser("show", help="print a finished run's results table")
     s.add_argument("run_dir")
     rep = sub.add_parser("report", help="(re)write a run's report.html and plots")
     rep.add_argument("run_dir")
     return p
+
+
+# --- backends (issue 16) ------------------------------------------------------------------------------------
+def _backend_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--backend", default="local", help="local (process pool, default) | ray")
+    p.add_argument("--address", help="Ray cluster to join, HOST:PORT or ray://HOST:PORT (default: $RAY_ADDRESS, "
+                   "else a local Ray instance); its nodes must see the run folder (shared filesystem)")
+
+
+def _connect(a: argparse.Namespace):
+    """The backend, connected before anything is written (an unreachable cluster leaves no run folder behind)."""
+    from petridish.backends import connect
+
+    return connect(a.backend, a.address)
 
 
 def cmd_list() -> None:
@@ -92,11 +108,13 @@ def cmd_run(a: argparse.Namespace) -> None:
             extra["model"] = {"path": str(Path(a.model).resolve())}
         cfg = resolve(org.Config, org.name, a.budget, org.budgets, a.config, a.set, extra)
         out = Path(a.out) if a.out else Path("runs") / f"{org.name}-{cfg.budget}-{time.strftime('%Y%m%d-%H%M%S')}"
-        run, cfg = start(org, cfg, out)
-    if not a.quiet:
-        print(f"{org.name} ({cfg.budget}) -> {run.path}  [{cfg.workers} worker(s) x {cfg.threads} thread(s)]",
-              file=sys.stderr)
-    result = execute(org, cfg, run, ProgressUI(enabled=not a.quiet))
+    with contextlib.closing(_connect(a)) as backend:
+        if not a.resume:
+            run, cfg = start(org, cfg, out)
+        if not a.quiet:
+            print(f"{org.name} ({cfg.budget}) -> {run.path}  [{backend.describe(cfg.workers, cfg.threads)}]",
+                  file=sys.stderr)
+        result = execute(org, cfg, run, ProgressUI(enabled=not a.quiet), backend)
     print_result(result)
     Console().print(f"run folder: {run.path}  (report: {run.path / 'report.html'})")
 
