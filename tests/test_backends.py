@@ -64,6 +64,15 @@ def flaky(ctx):
     return square(ctx)
 
 
+def dies_once(ctx):
+    """Kills its own worker process on its first attempt (as an out-of-memory kill or a lost node would)."""
+    marker = ctx.run_path / "died"
+    if not marker.exists():
+        marker.touch()
+        os._exit(1)
+    return square(ctx)
+
+
 def bad_input(ctx):
     raise UserError("bad input in a job")
 
@@ -78,6 +87,12 @@ def test_job_that_raises_once_is_retried_and_deps_flow(tmp_path):
     (run.job_file("c")).unlink()  # resume on Ray: only c runs again
     assert run_jobs(run, jobs, None, 2, 1, backend=_backend())["c"]["y"] == 18
     assert (run.path / "attempts.txt").read_text() == "x\nx\n"
+
+
+def test_job_whose_worker_dies_is_retried(tmp_path):
+    run = RunDir.create(tmp_path / "r")
+    out = run_jobs(run, [Job("a", dies_once, args={"x": 3})], None, 1, 1, backend=_backend())
+    assert out["a"]["y"] == 9 and (run.path / "died").exists()
 
 
 def test_user_error_in_a_ray_job_is_the_plain_error(tmp_path):
