@@ -67,7 +67,9 @@ def finish(organism: Organism, cfg: RunBase, run: RunDir, outputs: dict[str, dic
         "organism": organism.name,
         "budget": cfg.budget,
         "seeds": cfg.seeds,
+        "warnings": body.get("warnings", []),
         "claims": body["claims"],
+        "gates": body.get("gates", []),
         "metrics": body.get("metrics", {}),
         "controls": body.get("controls", {}),
         "timings": {
