@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from petridish.backends import Backend
+from petridish.claims import ClaimSpec
 from petridish.config import RunBase, resolve, resolve_parallelism
 from petridish.errors import UserError
 from petridish.experiment import finish, load_config, start
@@ -52,7 +53,7 @@ class Cell:
 @dataclass
 class CellResult:
     cell: Cell
-    claims: list[dict]  # {"id", "quantity", "threshold", "estimate", "ci", "verdict"} per claim, from result.json
+    claims: list[dict]  # per claim: id, quantity, condition, threshold, estimate, ci, verdict, reason
 
 
 def _split_top_level(text: str) -> list[str]:
@@ -167,17 +168,20 @@ def run(org: Organism, axes: list[Axis], cells: list[tuple[Cell, RunDir, RunBase
     for cell, r, cfg in todo:
         prefix = f"{cell.name}/"
         finish(org, cfg, r, {k[len(prefix):]: v for k, v in outputs.items() if k.startswith(prefix)}, t0)
-    results = [CellResult(cell, [_claim(c) for c in r.read_json("result.json")["claims"]]) for cell, r, _ in cells]
+    specs = {spec.id: spec for spec in org.claims}
+    results = [CellResult(cell, [_claim(c, specs.get(c["id"])) for c in r.read_json("result.json")["claims"]])
+               for cell, r, _ in cells]
     atomic_write_json(path / "sweep.json", _record(org, axes, [c for c, _, _ in cells], cfg0, {
         "cells": results, "wall_s": round(time.perf_counter() - t0, 2)}))
     return results
 
 
-def _claim(c: dict) -> dict:
-    """A claim record of result.json, reduced to its headline: the first condition's quantity and threshold."""
-    head = (c.get("conditions") or [{}])[0]
-    return {"id": c["id"], "quantity": head.get("quantity", c["id"]), "threshold": head.get("threshold", c.get(
-        "threshold", "")), "estimate": c["estimate"], "ci": list(c["ci"]), "verdict": c["verdict"]}
+def _claim(c: dict, spec: ClaimSpec | None) -> dict:
+    """A claim record of result.json reduced to its headline (the registered claim's first condition)."""
+    cond = spec.conditions[0] if spec else None
+    return {"id": c["id"], "quantity": cond.quantity if cond else c["id"],
+            "condition": cond.text() if cond else c.get("threshold", ""), "threshold": cond.threshold if cond else None,
+            "estimate": c["estimate"], "ci": list(c["ci"]), "verdict": c["verdict"], "reason": c.get("reason", "")}
 
 
 def _record(org: Organism, axes: list[Axis], cells: list[Cell], cfg: RunBase, done: dict[str, Any]) -> dict:

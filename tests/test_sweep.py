@@ -70,8 +70,8 @@ def test_killed_sweep_resumes_cell_by_cell(tmp_path):
 
 def _result(values, est, lo, hi, verdict="inconclusive"):
     cell = Cell(",".join(f"{k}={v}" for k, v in values), tuple(values))
-    return CellResult(cell, [{"id": "X1", "quantity": "rate", "threshold": ">= 0.5", "estimate": est, "ci": [lo, hi],
-                              "verdict": verdict}])
+    return CellResult(cell, [{"id": "X1", "quantity": "rate", "condition": "rate >= 0.5", "threshold": 0.5,
+                              "estimate": est, "ci": [lo, hi], "verdict": verdict, "reason": ""}])
 
 
 def test_phase_grid_puts_each_cell_at_its_axis_values(tmp_path):

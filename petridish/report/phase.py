@@ -46,11 +46,6 @@ def _numbers(raw: tuple[str, ...]) -> list[float] | None:
     return None
 
 
-def _threshold(text: str) -> float | None:
-    m = re.match(r"^\s*(?:>=|<=|>|<)\s*(-?[0-9.]+(?:e-?[0-9]+)?)\s*$", text)
-    return float(m.group(1)) if m else None
-
-
 def _grid(axes: list[Axis], results: list[CellResult], cid: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, list]:
     """value, lo, hi [len(axis0), len(axis1) or 1] and verdicts in the same layout, for claim `cid`."""
     shape = tuple(len(a.raw) for a in axes) + ((1,) if len(axes) == 1 else ())
@@ -72,7 +67,7 @@ def phase_figures(organism: str, axes: list[Axis], results: list[CellResult], fo
     for claim in results[0].claims:
         val, lo, hi, verdicts = _grid(axes, results, claim["id"])
         title = f"{organism} {claim['id']}: {claim['quantity']}"
-        thr = _threshold(claim["threshold"])
+        thr = claim["threshold"]
         if len(axes) == 1:
             fig, (ax,) = plots.subplots(1, ncols=1, size=(5.2, 3.6))
             x = _numbers(axes[0].raw)
@@ -82,7 +77,7 @@ def phase_figures(organism: str, axes: list[Axis], results: list[CellResult], fo
             if x is None:
                 ax.set_xticks(xs, axes[0].raw)
             if thr is not None:
-                ax.axhline(thr, color="k", ls=":", lw=1, label=f"threshold {claim['threshold']}")
+                ax.axhline(thr, color="k", ls=":", lw=1, label=claim["condition"])
             ax.set_xlabel(axes[0].key)
             ax.set_ylabel(claim["quantity"])
             ax.legend(fontsize=7)
