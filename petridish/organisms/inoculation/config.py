@@ -47,7 +47,7 @@ class PriorConfig(Strict):
     train: SFTConfig = SFTConfig(steps=1200, batch_size=64, lr=1e-3, warmup=50, ckpt_every=200)
     per_seed: bool = True
     """Grow one prior per verdict seed, so that seeds are independent units and intervals include the prior's own
-    variability (about 90 CPU-s per prior at default). False: one prior, grown from the first seed and shared by
+    variability (about 60 CPU-s per prior at default). False: one prior, grown from the first seed and shared by
     every seed: cheaper, but then intervals are conditional on that one prior and the run warns so."""
     cache: bool = True
     """Reuse a prior grown by an earlier run with identical inputs ($PETRIDISH_CACHE or ~/.cache/petridish)."""
