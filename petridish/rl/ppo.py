@@ -19,6 +19,7 @@ from pydantic import Field
 from torch import nn
 
 from petridish.config import Strict
+from petridish.hooks import HookPoint
 from petridish.rl.grid import GridEngine
 from petridish.runs import load_tensors, save_tensors
 
@@ -85,9 +86,17 @@ class Agent(nn.Module):
                                       layer_init(nn.Linear(32 * H * W, hidden)), nn.ReLU())
         self.actor = layer_init(nn.Linear(hidden, n_actions), std=0.01)
         self.critic = layer_init(nn.Linear(hidden, 1), std=1.0)
+        self.hook_obs = HookPoint()  # [B, C, H, W] float: the observation as the network reads it
+
+    def hook_aliases(self) -> dict[str, str]:
+        """TransformerLens-style names of the activations (petridish.hooks): each block's output after its ReLU
+        ([B, hidden] for dense blocks, [B, ch, H, W] for conv blocks), the policy logits [B, A], the value [B, 1]."""
+        relus = [i for i, m in enumerate(self.body) if isinstance(m, nn.ReLU)]
+        return {**{f"blocks.{j}.hook_post": f"body.{i}" for j, i in enumerate(relus)},
+                "hook_policy_logits": "actor", "hook_value": "critic"}
 
     def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        h = self.body(obs.float())  # [B, hidden]
+        h = self.body(self.hook_obs(obs.float()))  # [B, hidden]
         return self.actor(h), self.critic(h).squeeze(-1)
 
     @torch.no_grad()
