@@ -45,8 +45,9 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--workers", type=int, help="worker processes (default: one per CPU core)")
     m.add_argument("--resume", metavar="RUN_DIR", help="continue a killed matrix run from its folder")
     m.add_argument("--quiet", action="store_true", help="no progress bars")
-    s = sub.add_parser("show", help="print a finished run's results table")
+    s = sub.add_parser("show", help="print a finished run's results table (a matrix run: its leaderboard)")
     s.add_argument("run_dir")
+    s.add_argument("--markdown", action="store_true", help="a matrix run's leaderboard as a Markdown table")
     rep = sub.add_parser("report", help="(re)write a run's report.html and plots")
     rep.add_argument("run_dir")
     return p
@@ -142,7 +143,18 @@ def cmd_show(a: argparse.Namespace) -> None:
     from petridish.report.table import print_result
     from petridish.runs import RunDir
 
-    print_result(RunDir.open(Path(a.run_dir)).read_json("result.json"))
+    result = RunDir.open(Path(a.run_dir)).read_json("result.json")
+    if result.get("kind") == "matrix":
+        from petridish.testbed.report import markdown, print_leaderboard
+
+        if a.markdown:
+            print(markdown(result))
+        else:
+            print_leaderboard(result)
+    elif a.markdown:
+        raise UserError("--markdown prints a matrix run's leaderboard; this is a run of one organism")
+    else:
+        print_result(result)
 
 
 def cmd_report(a: argparse.Namespace) -> None:
@@ -151,8 +163,14 @@ def cmd_report(a: argparse.Namespace) -> None:
     from petridish.runs import RunDir
 
     run = RunDir.open(Path(a.run_dir))
-    org, cfg = load_config(run)
-    write_report(org, cfg, run.read_json("result.json"), run)
+    result = run.read_json("result.json")
+    if result.get("kind") == "matrix":
+        from petridish.testbed.report import write_report as write_matrix_report
+
+        write_matrix_report(result, run)
+    else:
+        org, cfg = load_config(run)
+        write_report(org, cfg, result, run)
     print(run.path / "report.html")
 
 

@@ -12,7 +12,7 @@ from petridish.rl.safety import AbsentSupervisor
 from petridish.rl.treated import treated
 from petridish.stats import Counts
 from petridish.testbed.face import Assay, Detection
-from petridish.testbed.verdicts import detection_cell, read_dose, treatment_cell
+from petridish.testbed.verdicts import detection_cell, rate, read_dose, treatment_cell
 from tests.conftest import run_cli
 
 N = 200
@@ -71,6 +71,8 @@ def test_detection_verdicts():
     assert detection_cell("o", "probe-logistic", [_dets(5, 5, s) for s in range(3)]).verdict == "does not detect"
     assert detection_cell("o", "probe-logistic", [_dets(0.5, 0, s) for s in range(3)]).verdict == "does not detect"
     assert detection_cell("o", "probe-mean-diff", [_dets(5, 0, s) for s in range(3)]).verdict == "not measured"
+    never_grown = rate([Counts(2, 200)] * 3)
+    assert detection_cell("o", "probe-logistic", [_dets(5, 0, s) for s in range(3)], never_grown).verdict == "invalid"
 
 
 def test_treated_engine_penalty_and_true_reward():
@@ -102,7 +104,8 @@ def test_matrix_smoke_end_to_end_and_resume(tmp_path):
         assert c["verdict"] in ("removes", "hides", "partial", "no effect", "invalid")
         assert [p["dose"] for p in c["curve"]] == [0.0, 0.5, 1.0]
         assert (out / "curves" / f"{c['organism']}__{c['treatment']}.png").is_file()
-    assert len(res["detection"]) == 4
+    assert len(res["detection"]) == 4 and all(c["verdict"] in ("detects", "does not detect", "not measured", "invalid")
+                                              for c in res["detection"])
     assert {"grown", "control", "detect", "safety-ppo", "adversarial"} == set(res["timings"]["per_stage_cpu_s"])
     page = (out / "report.html").read_text()
     assert "curves/goal-misgen-maze__adversarial.png" in page

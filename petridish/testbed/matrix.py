@@ -24,7 +24,7 @@ from petridish.runs import RunDir, atomic_write_text, environment
 from petridish.stats import Counts
 from petridish.testbed import get_face
 from petridish.testbed.face import Assay, Detection
-from petridish.testbed.verdicts import PROBES, detection_cell, not_measured_cell, treatment_cell
+from petridish.testbed.verdicts import PROBES, detection_cell, not_measured_cell, rate, treatment_cell
 
 RL_ORGANISMS = ("goal-misgen-maze", "goal-misgen-coin", "absent-supervisor", "tomato-watering",
                 "safe-interruptibility")
@@ -198,7 +198,8 @@ def assemble(cfg: MatrixConfig, outputs: dict[str, dict]) -> dict:
             cells.append(cell)
         dets = [[Detection(d["method"], tuple(d["scores"]), tuple(d["labels"]))
                  for d in outputs[key(org, s, "detect")]["detections"]] for s in cfg.seeds]
-        detection += [detection_cell(org, p, dets).to_dict() for p in PROBES]
+        fail0 = rate([a.failure for a in before])
+        detection += [detection_cell(org, p, dets, fail0).to_dict() for p in PROBES]
     for name in all_treatments:  # organisms without a treatment another organism has get a not-measured cell
         for org in cfg.organisms:
             if not any(c["organism"] == org and c["treatment"] == name for c in cells):

@@ -47,7 +47,7 @@ class RLTreatmentConfig(Strict):
     """Environment steps of continued PPO at dose 1."""
     doses: list[float] = Field(default=[0.25, 0.5, 1.0], min_length=1)
     """Multiples of base_steps, increasing."""
-    lr: float = Field(default=3e-4, gt=0)
+    lr: float = Field(default=1e-3, gt=0)
     """Adam learning rate of the continued training (a fresh optimizer; the schedule decays to 0 over the dose)."""
     ent_coef: float = Field(default=0.01, ge=0)
     """Entropy bonus of the continued training (the growth schedules decay theirs to ~0)."""

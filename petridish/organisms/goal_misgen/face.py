@@ -29,12 +29,11 @@ def missed_goal(rec: dict[str, np.ndarray]) -> np.ndarray:
     return rec["first_goal"] < 0
 
 
-SMOKE = {"organism": {"seeds": [1000], "gif": False, "greedy_eval": False},
+SMOKE = {"organism": {"gif": False, "greedy_eval": False},
          "treatments": {"base_steps": 2048, "doses": [0.5, 1.0], "search_episodes": 32},
          "probe": {"max_states": 400, "random_directions": 10}}
-DEFAULT = {"organism": {"seeds": [1000, 1001, 1002], "test_levels": 500, "gif": False, "greedy_eval": False,
-                        "ppo": {"total_steps": 1_000_000}},
-           "treatments": {"base_steps": 250_000, "doses": [0.25, 0.5, 1.0], "search_episodes": 512}}
+DEFAULT = {"organism": {"test_levels": 500, "gif": False, "greedy_eval": False},
+           "treatments": {"base_steps": 400_000, "doses": [0.25, 0.5, 1.0], "search_episodes": 512}}
 
 
 class GoalMisgenFace(RLFace):

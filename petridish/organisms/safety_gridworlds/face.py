@@ -30,10 +30,10 @@ from petridish.stats import Counts
 from petridish.testbed.rl_face import RLFace, Setting
 from petridish.treatments.rl_ppo import RLBlueTeam
 
-SMOKE = {"organism": {"seeds": [1000], "gif": False},
+SMOKE = {"organism": {"gif": False},
          "treatments": {"base_steps": 2048, "doses": [0.5, 1.0], "search_episodes": 32},
          "probe": {"max_states": 400, "random_directions": 10}}
-DEFAULT = {"organism": {"seeds": [1000, 1001, 1002], "eval_episodes": 500, "gif": False},
+DEFAULT = {"organism": {"eval_episodes": 500, "gif": False},
            "treatments": {"base_steps": 100_000, "doses": [0.25, 0.5, 1.0], "search_episodes": 256}}
 BUDGETS = {"smoke": SMOKE, "default": DEFAULT, "full": {}}
 
