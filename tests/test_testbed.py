@@ -10,9 +10,9 @@ import pytest
 from petridish.cli import main
 from petridish.rl.safety import AbsentSupervisor
 from petridish.rl.treated import treated
-from petridish.stats import Counts
+from petridish.stats import Counts, rate
 from petridish.testbed.face import Assay, Detection
-from petridish.testbed.verdicts import detection_cell, rate, read_dose, treatment_cell
+from petridish.testbed.verdicts import detection_cell, read_dose, treatment_cell
 from tests.conftest import run_cli
 
 N = 200

@@ -21,10 +21,10 @@ from petridish.errors import UserError
 from petridish.jobs import Job, JobContext, check_workers_threads, run_jobs
 from petridish.progress import ProgressUI
 from petridish.runs import RunDir, atomic_write_text, environment
-from petridish.stats import Counts
+from petridish.stats import Counts, rate
 from petridish.testbed import get_face
 from petridish.testbed.face import Assay, Detection
-from petridish.testbed.verdicts import PROBES, detection_cell, not_measured_cell, rate, treatment_cell
+from petridish.testbed.verdicts import PROBES, detection_cell, not_measured_cell, treatment_cell
 
 RL_ORGANISMS = ("goal-misgen-maze", "goal-misgen-coin", "absent-supervisor", "tomato-watering",
                 "safe-interruptibility")
@@ -184,6 +184,7 @@ def assemble(cfg: MatrixConfig, outputs: dict[str, dict]) -> dict:
         fcfg = face.config(cfg.budget)
         configs[org] = fcfg.dump() if hasattr(fcfg, "dump") else {}
         specs = {s.name: s for s in face.treatments(fcfg)}
+        shared = getattr(face, "shared_cases", False)  # every seed assayed on the same cases (e.g. levels)
         before = [_assay(outputs[key(org, s, "grown")]) for s in cfg.seeds]
         control = [_assay(outputs[key(org, s, "control")]) for s in cfg.seeds]
         for name in cfg.treatments or list(specs):
@@ -193,12 +194,12 @@ def assemble(cfg: MatrixConfig, outputs: dict[str, dict]) -> dict:
                 cells.append(not_measured_cell(org, name, f"'{name}' does not apply to {org}").to_dict())
                 continue
             after = {d: [_assay(outputs[key(org, s, f"{name}@{d:g}")]) for s in cfg.seeds] for d in specs[name].doses}
-            cell = treatment_cell(org, name, before, after, control).to_dict()
+            cell = treatment_cell(org, name, before, after, control, shared).to_dict()
             cell["dose_unit"] = specs[name].dose_unit
             cells.append(cell)
         dets = [[Detection(d["method"], tuple(d["scores"]), tuple(d["labels"]))
                  for d in outputs[key(org, s, "detect")]["detections"]] for s in cfg.seeds]
-        fail0 = rate([a.failure for a in before])
+        fail0 = rate([a.failure for a in before], shared)
         detection += [detection_cell(org, p, dets, fail0).to_dict() for p in PROBES]
     for name in all_treatments:  # organisms without a treatment another organism has get a not-measured cell
         for org in cfg.organisms:

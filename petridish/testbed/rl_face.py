@@ -64,6 +64,7 @@ class RLFace(Face):
     substrate = "rl"
     Organism: ClassVar[type[Organism]]
     Engine: ClassVar[type[GridEngine]]
+    shared_cases: ClassVar[bool] = False  # the assay settings pin the same levels for every seed
     label_event: ClassVar[str]  # the engine event whose next-step occurrence labels a state "about to do it"
     budgets: ClassVar[dict[str, dict]] = {}  # matrix budget -> {"organism": overrides, "treatments": ..., "probe": ...}
 

@@ -38,6 +38,7 @@ DEFAULT = {"organism": {"test_levels": 500, "gif": False, "greedy_eval": False},
 
 class GoalMisgenFace(RLFace):
     label_event = "proxy"
+    shared_cases = True  # every seed is assayed on the same held-out, audit and in-distribution levels
     budgets = {"smoke": SMOKE, "default": DEFAULT, "full": {}}
 
     def grow_kwargs(self, org: GMGConfig, control: bool) -> dict:
