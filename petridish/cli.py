@@ -38,7 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--quiet", action="store_true", help="no progress bars")
     m = sub.add_parser("matrix", help="every treatment on every organism (testbed): leaderboard and heat-map")
     m.add_argument("--budget", default="default", help="smoke | default | full (default: default)")
-    m.add_argument("--organisms", help="comma-separated organisms (default: the RL organisms)")
+    m.add_argument("--organisms", help="comma-separated organisms (default: every organism with a testbed face)")
     m.add_argument("--treatments", help="comma-separated treatments (default: every one each organism offers)")
     m.add_argument("--seeds", type=int, help="number of seeds (1000, 1001, ...)")
     m.add_argument("--out", help="run folder to create (default: runs/matrix-BUDGET-TIMESTAMP)")

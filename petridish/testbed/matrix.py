@@ -22,19 +22,17 @@ from petridish.jobs import Job, JobContext, check_workers_threads, run_jobs
 from petridish.progress import ProgressUI
 from petridish.runs import RunDir, atomic_write_text, environment
 from petridish.stats import Counts, rate
-from petridish.testbed import get_face
+from petridish.testbed import FACES, get_face
 from petridish.testbed.face import Assay, Detection
 from petridish.testbed.verdicts import PROBES, detection_cell, not_measured_cell, treatment_cell
 
-RL_ORGANISMS = ("goal-misgen-maze", "goal-misgen-coin", "absent-supervisor", "tomato-watering",
-                "safe-interruptibility")
 SEEDS = {"smoke": [1000], "default": [1000, 1001, 1002], "full": [1000, 1001, 1002, 1003, 1004]}
 
 
 class MatrixConfig(RunBase):
     organism: Literal["matrix"] = "matrix"
-    organisms: list[str] = Field(default=list(RL_ORGANISMS), min_length=1)
-    """Organisms (rows); each needs a testbed face."""
+    organisms: list[str] = Field(default=list(FACES), min_length=1)
+    """Organisms (rows); each needs a testbed face (petridish.testbed.FACES)."""
     treatments: list[str] = Field(default=[])
     """Treatments (columns) to run; empty = every treatment each organism's face offers."""
 
@@ -44,7 +42,7 @@ def make_config(budget: str, organisms: list[str] | None, treatments: list[str] 
     """A validated matrix config; unknown organisms or treatments are one-line user errors."""
     if budget not in SEEDS:
         raise UserError(f"unknown budget '{budget}'; choose one of: {', '.join(SEEDS)}")
-    orgs = organisms or list(RL_ORGANISMS)
+    orgs = organisms or list(FACES)
     for o in orgs:
         get_face(o)
     if len(set(orgs)) != len(orgs):
@@ -89,10 +87,14 @@ def job_grow(ctx: JobContext) -> dict:
 
 
 def job_treat(ctx: JobContext) -> dict:
+    """A treatment at one dose on the grown model; a prevention treatment grows a fresh model with it instead."""
     face = get_face(ctx.args["organism"])
     cfg = face.config(ctx.config.budget)
-    grown = ctx.run_path / ctx.deps[ctx.args["grown"]]["ckpt"]
-    ckpt = face.treat(ctx, cfg, ctx.args["seed"], grown, ctx.args["treatment"], ctx.args["dose"])
+    if ctx.args["prevention"]:
+        ckpt = face.grow(ctx, cfg, ctx.args["seed"], control=False, prevention=ctx.args["treatment"])
+    else:
+        grown = ctx.run_path / ctx.deps[ctx.args["grown"]]["ckpt"]
+        ckpt = face.treat(ctx, cfg, ctx.args["seed"], grown, ctx.args["treatment"], ctx.args["dose"])
     return {"ckpt": str(ckpt.relative_to(ctx.run_path)), "assay": _assay_dict(face.assay(cfg, ctx.args["seed"], ckpt))}
 
 
@@ -117,8 +119,10 @@ def jobs(cfg: MatrixConfig) -> list[Job]:
                            label=f"{org} s{seed} detect"))
             for spec in specs:
                 for dose in spec.doses:
-                    out.append(Job(key(org, seed, f"{spec.name}@{dose:g}"), job_treat, deps=(grown,),
-                                   args={**base, "grown": grown, "treatment": spec.name, "dose": dose},
+                    out.append(Job(key(org, seed, f"{spec.name}@{dose:g}"), job_treat,
+                                   deps=() if spec.prevention else (grown,),
+                                   args={**base, "grown": grown, "treatment": spec.name, "dose": dose,
+                                         "prevention": spec.prevention},
                                    label=f"{org} s{seed} {spec.name}@{dose:g}"))
     return out
 
@@ -182,7 +186,8 @@ def assemble(cfg: MatrixConfig, outputs: dict[str, dict]) -> dict:
     for org in cfg.organisms:
         face = get_face(org)
         fcfg = face.config(cfg.budget)
-        configs[org] = fcfg.dump() if hasattr(fcfg, "dump") else {}
+        configs[org] = fcfg.dump() if hasattr(fcfg, "dump") else fcfg.model_dump(mode="json") \
+            if hasattr(fcfg, "model_dump") else {}
         specs = {s.name: s for s in face.treatments(fcfg)}
         shared = getattr(face, "shared_cases", False)  # every seed assayed on the same cases (e.g. levels)
         before = [_assay(outputs[key(org, s, "grown")]) for s in cfg.seeds]
