@@ -114,11 +114,15 @@ def load_agent(env: GridEngine, cfg: PPOConfig, path: Path) -> Agent:
 
 
 def train(env: GridEngine, cfg: PPOConfig, seed: int,
-          progress: Callable[[int, int, dict], None] | None = None) -> tuple[Agent, list[dict]]:
-    """Train a fresh agent on `env` (with cfg.n_envs rows) for cfg.total_steps; return it and its curve."""
+          progress: Callable[[int, int, dict], None] | None = None,
+          init: Agent | None = None) -> tuple[Agent, list[dict]]:
+    """Train an agent on `env` (with cfg.n_envs rows) for cfg.total_steps; return it and its curve. The agent is
+    fresh, or a copy of `init` whose training continues (e.g. safety training of a grown organism)."""
     assert env.num_envs == cfg.n_envs, (env.num_envs, cfg.n_envs)
     torch.manual_seed(seed)
     agent = make_agent(env, cfg)
+    if init is not None:
+        agent.load_state_dict(init.state_dict())
     opt = torch.optim.Adam(agent.parameters(), lr=cfg.lr, eps=1e-5)
     T, N = cfg.n_steps, cfg.n_envs
     batch = T * N
