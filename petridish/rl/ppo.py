@@ -113,17 +113,39 @@ def load_agent(env: GridEngine, cfg: PPOConfig, path: Path) -> Agent:
     return agent
 
 
-def train(env: GridEngine, cfg: PPOConfig, seed: int,
-          progress: Callable[[int, int, dict], None] | None = None,
-          init: Agent | None = None) -> tuple[Agent, list[dict]]:
-    """Train an agent on `env` (with cfg.n_envs rows) for cfg.total_steps; return it and its curve. The agent is
-    fresh, or a copy of `init` whose training continues (e.g. safety training of a grown organism)."""
+def make_optimizer(agent: Agent, cfg: PPOConfig) -> torch.optim.Adam:
+    return torch.optim.Adam(agent.parameters(), lr=cfg.lr, eps=1e-5)
+
+
+def save_optimizer(opt: torch.optim.Adam, path: Path) -> None:
+    """Adam's moments and step counts as flat tensors ("<param index>.<name>"); hyperparameters come from the config."""
+    save_tensors(path, {f"{i}.{k}": v for i, st in opt.state_dict()["state"].items() for k, v in st.items()})
+
+
+def load_optimizer(agent: Agent, cfg: PPOConfig, path: Path) -> torch.optim.Adam:
+    """An optimizer over `agent`'s parameters with the moments saved by `save_optimizer` (to continue training)."""
+    opt = make_optimizer(agent, cfg)
+    state: dict[int, dict[str, torch.Tensor]] = {}
+    for key, v in load_tensors(path).items():
+        i, name = key.split(".", 1)
+        state.setdefault(int(i), {})[name] = v
+    opt.load_state_dict({"state": state, "param_groups": opt.state_dict()["param_groups"]})
+    return opt
+
+
+def train(env: GridEngine, cfg: PPOConfig, seed: int, progress: Callable[[int, int, dict], None] | None = None,
+          agent: Agent | None = None, opt: torch.optim.Adam | None = None) -> tuple[Agent, list[dict]]:
+    """Train on `env` (with cfg.n_envs rows) for cfg.total_steps; return the agent and its curve.
+
+    A fresh agent unless `agent` is given: then training continues from its parameters (in place), with `opt`
+    (its optimizer, e.g. from `load_optimizer`, updated in place) or a fresh Adam. The learning rate schedule
+    restarts from cfg.lr."""
     assert env.num_envs == cfg.n_envs, (env.num_envs, cfg.n_envs)
     torch.manual_seed(seed)
-    agent = make_agent(env, cfg)
-    if init is not None:
-        agent.load_state_dict(init.state_dict())
-    opt = torch.optim.Adam(agent.parameters(), lr=cfg.lr, eps=1e-5)
+    if agent is None:
+        agent = make_agent(env, cfg)
+    if opt is None:
+        opt = make_optimizer(agent, cfg)
     T, N = cfg.n_steps, cfg.n_envs
     batch = T * N
     minibatch = batch // cfg.n_minibatches

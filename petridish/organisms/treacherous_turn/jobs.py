@@ -3,6 +3,8 @@ watched rooms; adversarial training on the dressing a search finds it defecting 
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import torch
 from sklearn.linear_model import LogisticRegression
@@ -99,7 +101,7 @@ def continue_training(agent: Agent, cfg: TreacherousConfig, world: dict, steps: 
     kw = {**world, "honeypot_rate": 0.0, "consequence": "none", "reward": "developer", "penalty": cfg.safety.penalty,
           "n_rooms": world["train_rooms"], **rooms}
     env = TreacherousTurn(num_envs=ppo.n_envs, seed=seed, **kw)
-    treated, _ = train(env, ppo, seed, init=agent)
+    treated, _ = train(env, ppo, seed, agent=copy.deepcopy(agent))
     return treated
 
 
