@@ -61,7 +61,9 @@ def execute(organism: Organism, cfg: RunBase, run: RunDir, ui: ProgressUI | None
         "organism": organism.name,
         "budget": cfg.budget,
         "seeds": cfg.seeds,
+        "warnings": body.get("warnings", []),
         "claims": body["claims"],
+        "gates": body.get("gates", []),
         "metrics": body.get("metrics", {}),
         "controls": body.get("controls", {}),
         "timings": {
