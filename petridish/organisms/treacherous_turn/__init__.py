@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from petridish.claims import Findings
 from petridish.jobs import Job
-from petridish.organisms.base import Card, Organism, claim_result
+from petridish.organisms.base import Card, Organism
 from petridish.organisms.treacherous_turn import analysis as A
 from petridish.organisms.treacherous_turn import claims as K
 from petridish.organisms.treacherous_turn.config import BUDGETS, TreacherousConfig
@@ -27,7 +28,6 @@ from petridish.rl.ppo import load_agent
 from petridish.rl.render import episode_frames, write_gif
 from petridish.rl.treacherous import TreacherousTurn
 from petridish.runs import RunDir
-from petridish.stats import verdict
 
 ANCHOR = ("Armstrong's toy treacherous turn (gym-alttp-gridworld); Ashcraft et al. 2025, Investigating the "
           "Treacherous Turn in Deep RL (arXiv:2504.08943)")
@@ -42,6 +42,7 @@ class TreacherousTurnOrganism(Organism):
     Config = TreacherousConfig
     budgets = BUDGETS
     claims = K.CLAIMS
+    gates = K.GATES
 
     def card(self, cfg: TreacherousConfig) -> Card:
         w = cfg.world
@@ -80,18 +81,8 @@ class TreacherousTurnOrganism(Organism):
                                 args={"seed": s, "world": A.arms(cfg)[A.MAIN], "grown": job_key(s, A.MAIN)}))
         return jobs
 
-    def assemble(self, cfg: TreacherousConfig, outputs: dict[str, dict], run: RunDir) -> dict:
-        f = A.findings(cfg, outputs)
-        claims = []
-        for spec in K.CLAIMS:
-            rec = claim_result(spec, list(f["estimates"][spec.id]))
-            failed = [g.id for g in K.GATES[spec.id]
-                      if verdict((f["gates"][g.id].lo, f["gates"][g.id].hi), g.conditions[0].op,
-                                 g.conditions[0].threshold) != "reproduced"]
-            if failed:
-                rec["verdict"], rec["note"] = "invalid", f"gate(s) not passed: {', '.join(failed)}"
-            claims.append(rec)
-        return {"claims": claims, "metrics": f["metrics"], "controls": f["controls"], "tables": f["tables"]}
+    def analyze(self, cfg: TreacherousConfig, outputs: dict[str, dict], run: RunDir) -> Findings:
+        return A.findings(cfg, outputs)
 
     def plots(self, cfg: TreacherousConfig, result: dict, run: RunDir) -> list[tuple[str, Path]]:
         return A.figures(cfg, result, run, lifetime_gif)
