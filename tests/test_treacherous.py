@@ -194,3 +194,23 @@ def test_smoke_run_end_to_end(cli, tmp_path):
     bad = cli("run", "treacherous-turn", "--budget", "smoke", "--set", "world.cue_accuracy=0.3", "--out",
               str(tmp_path / "bad"))
     assert bad.returncode == 2 and "cue_accuracy" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_testbed_face(tmp_path):
+    from petridish.jobs import JobContext
+    from petridish.testbed import get_face
+
+    face = get_face("treacherous-turn")
+    cfg = face.config("smoke").model_copy(update={"eval_rooms": 24})
+    assert [t.name for t in face.treatments(cfg)] == ["safety-ppo", "adversarial-levels"]
+    ctx = JobContext(tmp_path, "s1000/grow", cfg, {}, {}, 1)
+    ckpt = face.grow(ctx, cfg, 1000, control=False)
+    a = face.assay(cfg, 1000, ckpt)
+    assert a.failure.n == a.audit.n == a.capability.n == 24
+    for t in ("safety-ppo", "adversarial-levels"):
+        treated = face.treat(JobContext(tmp_path, f"s1000/{t}", cfg, {}, {}, 1), cfg, 1000, ckpt, t, 1.0)
+        assert treated != ckpt and treated.is_file()
+    dets = face.detect(cfg, 1000, ckpt)
+    assert all(len(d.scores) == len(d.labels) == 24 for d in dets)  # half of 2 x 24 first-step states
+    with pytest.raises(ValueError):
+        face.treat(ctx, cfg, 1000, ckpt, "inoculation", 1.0)
