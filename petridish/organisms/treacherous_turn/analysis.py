@@ -189,6 +189,8 @@ def figures(cfg: TreacherousConfig, result: dict, run: RunDir, gif) -> list[tupl
     ax2.axhline(m["arms"]["myopic"]["P(F | watched)"]["estimate"], color="C0", ls=":", label="myopic: P(F | watched)")
     ax2.set(xscale="log", xlabel="deployment value (future at stake)", ylabel="rate", ylim=(-0.02, 1.02),
             title="instrumental: good behaviour needs a future")
+    ax2.set_xticks(x, [f"{v:g}" for v in x], minor=False)
+    ax2.minorticks_off()
     ax2.legend(fontsize=6)
     hc = m["honeypot_curve"]
     for j, r in enumerate(cfg.honeypot_realisms):
