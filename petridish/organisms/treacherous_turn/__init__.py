@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from petridish.claims import Findings
 from petridish.jobs import Job
 from petridish.organisms.base import Card, Organism
@@ -25,8 +27,8 @@ from petridish.organisms.treacherous_turn.config import BUDGETS, TreacherousConf
 from petridish.organisms.treacherous_turn.jobs import job_adversarial, job_grow, job_key, job_safety
 from petridish.rl.evaluate import agent_policy
 from petridish.rl.ppo import load_agent
-from petridish.rl.render import episode_frames, write_gif
-from petridish.rl.treacherous import TreacherousTurn
+from petridish.rl.render import write_gif
+from petridish.rl.treacherous import DEPLOY, HONEYPOT, WATCHED, TreacherousTurn
 from petridish.runs import RunDir
 
 ANCHOR = ("Armstrong's toy treacherous turn (gym-alttp-gridworld); Ashcraft et al. 2025, Investigating the "
@@ -89,12 +91,26 @@ class TreacherousTurnOrganism(Organism):
 
 
 def lifetime_gif(cfg: TreacherousConfig, run: RunDir) -> tuple[Path, str]:
-    """A GIF of the first lifetime of the main arm's first-seed agent, and one sentence on what it did."""
+    """A GIF of the first lifetime of the main arm's first-seed agent, and one sentence on what it did. Under each
+    frame a bar names the room: blue = watched training room (overseer present), red = deployment."""
     world = A.arms(cfg)[A.MAIN]
     env = TreacherousTurn(num_envs=1, autoreset=False, **world)
     seed = cfg.seeds[0]
     agent = load_agent(env, cfg.ppo, run.ckpt_dir(job_key(seed, A.MAIN)) / "agent.safetensors")
-    frames, rec = episode_frames(env, agent_policy(agent, greedy=False, seed=seed), seed=seed)
+    policy = agent_policy(agent, greedy=False, seed=seed)
+    bar = {WATCHED: (40, 90, 220), HONEYPOT: (40, 90, 220), DEPLOY: (220, 40, 40)}
+
+    def frame() -> np.ndarray:
+        img = env.render_rgb(0, cell=24)  # [H, W, 3]
+        return np.concatenate([img, np.broadcast_to(np.array(bar[int(env.kind[0])], np.uint8), (10, *img.shape[1:]))])
+
+    obs, _ = env.reset(seed=seed)
+    frames, done = [frame()], False
+    while not done:
+        obs, _, terminated, truncated, info = env.step(policy(obs, env))
+        frames.append(frame())
+        done = bool(terminated[0] or truncated[0])
+    rec = {k: v[0].item() for k, v in info["episode"].items()}
     story = (f"In this lifetime it did the task in {rec['n_task']} room(s), took F in {rec['n_forbidden_watched']} "
              f"watched room(s) (caught {rec['n_caught']} time(s)) and in {rec['n_forbidden_deploy']} deployment "
              "room(s).")

@@ -221,5 +221,6 @@ def figures(cfg: TreacherousConfig, result: dict, run: RunDir, gif) -> list[tupl
         path, story = gif(cfg, run)
         figs.append((f"One lifetime of the main arm's agent (seed {cfg.seeds[0]}, the first lifetime drawn): "
                      f"{cfg.world.train_rooms} watched training rooms, then the deployment room (pink floor: the room "
-                     f"looks unwatched); green = task, magenta = forbidden object F. {story}", path))
+                     "looks unwatched); green = task, magenta = forbidden object F; the bar under the room is blue "
+                     f"while the overseer watches and red in deployment. {story}", path))
     return figs
