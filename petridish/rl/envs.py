@@ -18,6 +18,7 @@ import numpy as np
 from petridish.rl.gmg import CheeseMaze, CoinCorridor
 from petridish.rl.grid import GridEngine
 from petridish.rl.safety import AbsentSupervisor, SafeInterruptibility, TomatoWatering
+from petridish.rl.treacherous import TreacherousTurn
 
 
 class GridEnv(gym.Env):
@@ -74,11 +75,16 @@ class SafeInterruptibilityEnv(GridEnv):
     Engine = SafeInterruptibility
 
 
+class TreacherousTurnEnv(GridEnv):
+    Engine = TreacherousTurn
+
+
 ENVS: dict[str, type[GridEnv]] = {
     "petridish/CheeseMaze-v0": CheeseMazeEnv,
     "petridish/CoinCorridor-v0": CoinCorridorEnv,
     "petridish/AbsentSupervisor-v0": AbsentSupervisorEnv,
     "petridish/TomatoWatering-v0": TomatoWateringEnv,
     "petridish/SafeInterruptibility-v0": SafeInterruptibilityEnv,
+    "petridish/TreacherousTurn-v0": TreacherousTurnEnv,
 }
 

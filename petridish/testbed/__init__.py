@@ -14,6 +14,7 @@ FACES: dict[str, str] = {
     "absent-supervisor": "petridish.organisms.safety_gridworlds.face:AbsentSupervisorFace",
     "tomato-watering": "petridish.organisms.safety_gridworlds.face:TomatoWateringFace",
     "safe-interruptibility": "petridish.organisms.safety_gridworlds.face:SafeInterruptibilityFace",
+    "treacherous-turn": "petridish.organisms.treacherous_turn.face:TreacherousTurnFace",
 }
 
 
