@@ -1,0 +1,6 @@
+"""The testbed: every alignment technique on every organism of its substrate (`petridish matrix`)."""
+from __future__ import annotations
+
+# organism name -> "module:Class" of its Face; one line each.
+FACES: dict[str, str] = {
+}
