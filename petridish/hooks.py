@@ -1,38 +1,58 @@
-"""Named hook points (TransformerLens-style): read activations at any named point of a model.
+"""Named hook points (TransformerLens-style names) on any torch model, read through forward hooks.
 
-STAND-IN until branch matrix-rl commits the shared version of this file (same API): a hook point is a submodule
-whose name is its path in the model (e.g. `blocks.0.hook_resid_post`) and whose output is the activation.
+A model names its hook points in two ways, both without changing its parameters (checkpoints stay loadable):
+`HookPoint` modules placed in its forward pass (an identity: `x = self.hook_obs(x)`), found by module name; and
+an optional `hook_aliases() -> {name: submodule path}` naming existing submodules whose output is the activation
+(e.g. {"blocks.0.hook_post": "body.2"}). `capture` reads them without editing model code:
+
+    with capture(agent, ["hook_obs", "blocks.1.hook_post"]) as acts:
+        agent(obs)
+    acts["blocks.1.hook_post"]  # [B, hidden], detached
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import torch
-import torch.nn as nn
+from torch import nn
+
+
+class HookPoint(nn.Identity):
+    """An identity module that marks a named activation in a model's forward pass."""
+
+
+def _aliases(model: nn.Module) -> dict[str, str]:
+    fn = getattr(model, "hook_aliases", None)
+    return fn() if callable(fn) else {}
 
 
 def hook_names(model: nn.Module) -> list[str]:
-    """Every named hook point of the model, in forward order of registration."""
-    return [name for name, m in model.named_modules() if name.rsplit(".", 1)[-1].startswith("hook_")]
+    """Every hook point name of the model: its HookPoint modules, then its aliases, in definition order."""
+    points = [name for name, m in model.named_modules() if isinstance(m, HookPoint)]
+    return points + [a for a in _aliases(model) if a not in points]
 
 
-@contextmanager
+def _module(model: nn.Module, name: str) -> nn.Module:
+    aliases = _aliases(model)
+    if name not in aliases and name not in hook_names(model):
+        raise KeyError(f"no hook point '{name}'; this model has: {', '.join(hook_names(model))}")
+    return model.get_submodule(aliases.get(name, name))
+
+
+@contextlib.contextmanager
 def capture(model: nn.Module, names: list[str]) -> Iterator[dict[str, torch.Tensor]]:
-    """Within the block, every forward pass stores the output of each named point into the yielded dict."""
-    known = set(hook_names(model))
-    unknown = [n for n in names if n not in known]
-    if unknown:
-        raise KeyError(f"no hook point {unknown[0]!r}; this model has {sorted(known)[:8]}...")
-    out: dict[str, torch.Tensor] = {}
+    """Record the named activations of every forward pass inside the block (the last pass wins), detached."""
+    acts: dict[str, torch.Tensor] = {}
     handles = []
     for name in names:
-        def store(module: nn.Module, args: tuple, output: torch.Tensor, name: str = name) -> None:
-            out[name] = output.detach()
-        handles.append(model.get_submodule(name).register_forward_hook(store))
+        def hook(_module: nn.Module, _inputs: tuple, output: torch.Tensor, name: str = name) -> None:
+            acts[name] = output.detach()
+
+        handles.append(_module(model, name).register_forward_hook(hook))
     try:
-        yield out
+        yield acts
     finally:
         for h in handles:
             h.remove()

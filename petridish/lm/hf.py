@@ -12,7 +12,7 @@ from pathlib import Path
 import torch.nn as nn
 
 from petridish.errors import UserError
-from petridish.lm.model import HookPoint
+from petridish.hooks import HookPoint
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")

@@ -19,6 +19,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from petridish.hooks import HookPoint
+
 
 @dataclass
 class GPTConfig:
@@ -31,11 +33,6 @@ class GPTConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-class HookPoint(nn.Identity):
-    """A named point of the forward pass: forward hooks on it see the tensor passing through and may replace it
-    (activation patching). It has no parameters, so checkpoints are unchanged."""
 
 
 class KVCache:
