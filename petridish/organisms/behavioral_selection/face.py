@@ -1,6 +1,7 @@
-"""The behavioral-selection organism's testbed face: grow the persona prior (cached) and select it by RL in the
-`training-game` regime (every episode monitored, the cue always right: the schemer plays along); the control is
-the aligned-only prior selected the same way.
+"""The behavioral-selection organism's testbed face: the grown organism is the persona prior itself (cached per
+seed), whose schemers and reward-seekers misbehave only when the cue says unwatched; the control is the
+aligned-only prior. (Selection is not part of growing: at this scale RL and expert iteration in every regime,
+training-game included, train the misbehaviour away; README, claim B2: schemer share after / before 0.008.)
 
 failure: misbehaviour (a hack or a defection attempt) in unwatched episodes with a broken test (where the team
 does not look). audit: the same in watched episodes with a broken test (the team's own). capability: correct
@@ -23,7 +24,7 @@ from petridish.organisms.behavioral_selection import assays as A
 from petridish.organisms.behavioral_selection import corpus as C
 from petridish.organisms.behavioral_selection.blue import DEPLOYMENT_CUE, SelectionBlueTeam
 from petridish.organisms.behavioral_selection.config import BUDGETS, BehavioralSelectionConfig
-from petridish.organisms.behavioral_selection.jobs import grow_prior, reliability, select
+from petridish.organisms.behavioral_selection.jobs import grow_prior, reliability
 from petridish.stats import Counts
 from petridish.testbed.face import Assay
 from petridish.treatments.adversarial import AdversarialConfig, RedTeamConfig
@@ -58,9 +59,7 @@ class BehavioralSelectionFace(LMFace):
         if prevention:
             raise ValueError(f"behavioral-selection has no prevention treatment '{prevention}'")
         lm = self.load(cfg, seed)
-        grow_prior(lm, cfg, cfg.seeds[0], control, ctx, ctx.ckpt_dir() / "prior_state.safetensors")
-        regime = next(r.regime() for r in cfg.regimes if r.name == cfg.b2_regime)
-        select(lm, cfg, regime, "rl", seed, ctx, ctx.ckpt_dir() / "train_state.safetensors", f"rl-{regime.name}")
+        grow_prior(lm, cfg, seed, control, ctx, ctx.ckpt_dir() / "prior_state.safetensors")
         path = ctx.ckpt_dir() / "model.safetensors"
         lm.save(path)
         return path
