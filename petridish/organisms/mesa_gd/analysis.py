@@ -52,6 +52,20 @@ def basins(cfg: MesaGDConfig, out: dict[str, dict]) -> tuple[np.ndarray, dict[st
     return in_gd, per_basin
 
 
+def basin_table(seeds: list[int], in_gd: np.ndarray, per_basin: dict[str, dict[str, Estimate]]) -> dict:
+    """M1 per basin, for the terminal and the report: which seeds, and each basin's cos, loss ratio, route share."""
+    def cell(e: Estimate) -> str:
+        return f"{e.value:.3f} [{e.lo:.3f}, {e.hi:.3f}]" if e.measured else "-"
+    rows = []
+    for name, label in (("gd", "GD (cos >= 0.99, loss within 2%)"), ("other", "other")):
+        members = [str(s) for s, g in zip(seeds, in_gd) if g == (name == "gd")]
+        rec = per_basin[name]
+        rows.append([label, f"{len(members)} of {len(seeds)}: {', '.join(members) or '-'}", cell(rec["model_cos"]),
+                     cell(rec["loss_ratio_gd"]), cell(rec["gd_route_share"])])
+    return {"title": "M1 per basin (one trained layer, depth 1)",
+            "columns": ["basin", "seeds", "model cos", "loss / GD", "GD route share"], "rows": rows}
+
+
 def analyze(cfg: MesaGDConfig, out: dict[str, dict]) -> Findings:
     by_depth = {}
     for L in cfg.depths:
@@ -62,6 +76,7 @@ def analyze(cfg: MesaGDConfig, out: dict[str, dict]) -> Findings:
     notes: dict[str, str] = {}
     warnings: list[str] = []
     metrics: dict = {}
+    tables: list[dict] = []
     if 1 in by_depth:
         m = by_depth[1]
         in_gd, per_basin = basins(cfg, out)
@@ -78,6 +93,7 @@ def analyze(cfg: MesaGDConfig, out: dict[str, dict]) -> Findings:
         notes.update(M1b=text, M1c=text)
         metrics["basins"] = {name: {"seeds": [s for s, g in zip(cfg.seeds, in_gd) if g == (name == "gd")],
                                     **{k: v.to_dict() for k, v in rec.items()}} for name, rec in per_basin.items()}
+        tables.append(basin_table(cfg.seeds, in_gd, per_basin))
         if not in_gd.any():
             warnings.append(f"DEGENERATE: no seed's layer reached the GD solution (per-seed cos "
                             f"{', '.join(f'{v:.3f}' for v in m['model_cos'].per_seed)})")
@@ -101,7 +117,8 @@ def analyze(cfg: MesaGDConfig, out: dict[str, dict]) -> Findings:
                                                    "loss": m["ls_loss"].to_dict()} for L, m in by_depth.items()},
     }
     metrics["depths"] = {str(L): {**{k: v.to_dict() for k, v in m.items()}, **extra[L]} for L, m in by_depth.items()}
-    return Findings(estimates, gates={"GP": gate}, metrics=metrics, controls=controls, warnings=warnings, notes=notes)
+    return Findings(estimates, gates={"GP": gate}, metrics=metrics, controls=controls, warnings=warnings, notes=notes,
+                    tables=tables)
 
 
 # --- figures -----------------------------------------------------------------------------------------------------
