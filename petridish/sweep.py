@@ -6,7 +6,8 @@
 
 Every cell's config is validated before anything is written; every cell's run folder is then created at once, so a
 killed sweep resumes from its folders alone (a finished cell is skipped, an unfinished one resumes job by job).
-All cells' jobs form one graph (keys prefixed by the cell), so the backend's workers stay busy across cells.
+All cells' jobs form one graph (keys prefixed by the cell), so the backend's workers stay busy across cells; each
+cell ends with a job that writes its result.json and report once the cell's own jobs are done.
 """
 
 from __future__ import annotations
@@ -19,12 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from petridish import organisms
 from petridish.backends import Backend
 from petridish.claims import ClaimSpec
 from petridish.config import RunBase, resolve, resolve_parallelism
 from petridish.errors import UserError
 from petridish.experiment import finish, load_config, start
-from petridish.jobs import check_workers_threads, run_tasks, tasks_of
+from petridish.jobs import Job, JobContext, Task, check_workers_threads, run_tasks, tasks_of
 from petridish.organisms.base import Organism
 from petridish.progress import ProgressUI
 from petridish.runs import RunDir, atomic_write_json
@@ -157,23 +159,33 @@ def open_sweep(path: Path) -> tuple[Organism, list[Axis], list[tuple[Cell, RunDi
 def run(org: Organism, axes: list[Axis], cells: list[tuple[Cell, RunDir, RunBase]], path: Path, backend: Backend,
         ui: ProgressUI | None = None) -> list[CellResult]:
     """Run every unfinished cell (all their jobs in one graph), write each cell's result.json, then sweep.json."""
-    t0 = time.perf_counter()
-    todo = [(cell, r, cfg) for cell, r, cfg in cells if not (r.path / "result.json").is_file()]
+    started = time.time()
     tasks = []
-    for cell, r, cfg in todo:
+    for cell, r, cfg in cells:
+        if (r.path / "result.json").is_file():
+            continue
         org.prepare(cfg, r)
-        tasks += tasks_of(r, org.jobs(cfg), cfg, prefix=f"{cell.name}/")
+        r.job_file(RESULT_KEY).unlink(missing_ok=True)  # result.json is what marks a cell done
+        jobs = tasks_of(r, org.jobs(cfg), cfg, prefix=f"{cell.name}/")
+        result = Job(RESULT_KEY, write_result, tuple(t.job.key for t in jobs), {"started": started}, "result.json")
+        tasks += [*jobs, Task(f"{cell.name}/{RESULT_KEY}", result, r.path.resolve(), cfg, tuple(t.key for t in jobs))]
     cfg0 = cells[0][2]
-    outputs = run_tasks(tasks, cfg0.workers, cfg0.threads, ui, backend)
-    for cell, r, cfg in todo:
-        prefix = f"{cell.name}/"
-        finish(org, cfg, r, {k[len(prefix):]: v for k, v in outputs.items() if k.startswith(prefix)}, t0)
+    run_tasks(tasks, cfg0.workers, cfg0.threads, ui, backend)
     specs = {spec.id: spec for spec in org.claims}
     results = [CellResult(cell, [_claim(c, specs.get(c["id"])) for c in r.read_json("result.json")["claims"]])
                for cell, r, _ in cells]
     atomic_write_json(path / "sweep.json", _record(org, axes, [c for c, _, _ in cells], cfg0, {
-        "cells": results, "wall_s": round(time.perf_counter() - t0, 2)}))
+        "cells": results, "wall_s": round(time.time() - started, 2)}))
     return results
+
+
+RESULT_KEY = "_result"
+
+
+def write_result(ctx: JobContext) -> dict:
+    """A cell's result.json and report, as the last job of its cell: cells finish in parallel, on any node."""
+    finish(organisms.get(ctx.config.organism), ctx.config, ctx.run, ctx.deps, ctx.args["started"])
+    return {}
 
 
 def _claim(c: dict, spec: ClaimSpec | None) -> dict:
