@@ -203,7 +203,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"petridish: error: {e}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
-        print("petridish: interrupted; resume with `petridish run --resume RUN_DIR`", file=sys.stderr)
+        cmd = "sweep --resume SWEEP_DIR" if a.cmd == "sweep" else "run --resume RUN_DIR"
+        print(f"petridish: interrupted; resume with `petridish {cmd}`", file=sys.stderr)
         sys.exit(130)
 
 
