@@ -164,6 +164,8 @@ def judge(spec: ClaimSpec, estimates: Sequence[Estimate] | None, gates: dict[str
     rec = {"id": spec.id, "statement": spec.statement, "threshold": spec.threshold, "verdict": verdict,
            "reason": "; ".join(reasons), "gates": list(spec.gates),
            **{k: head[k] for k in ("estimate", "ci", "method", "seeds", "cases", "per_seed")}}
+    if head.get("missing"):
+        rec["missing"] = head["missing"]
     if len(parts) > 1:
         rec["conditions"] = parts
     if spec.amends:
