@@ -67,7 +67,8 @@ def _dets(probe_signal: float, trivial_signal: float, seed: int) -> list[Detecti
 
 
 def test_detection_verdicts():
-    assert detection_cell("o", "probe-logistic", [_dets(5, 0, s) for s in range(3)]).verdict == "detects"
+    good = detection_cell("o", "probe-logistic", [_dets(5, 0, s) for s in range(3)])
+    assert good.verdict == "detects" and good.estimates["TPR at 1% FPR"].value > 0.9
     assert detection_cell("o", "probe-logistic", [_dets(5, 5, s) for s in range(3)]).verdict == "does not detect"
     assert detection_cell("o", "probe-logistic", [_dets(0.5, 0, s) for s in range(3)]).verdict == "does not detect"
     assert detection_cell("o", "probe-mean-diff", [_dets(5, 0, s) for s in range(3)]).verdict == "not measured"
