@@ -37,7 +37,7 @@ def main() -> None:
     wall = time.perf_counter() - t0
     ru = resource.getrusage(resource.RUSAGE_CHILDREN)
     timings = json.loads((out / "result.json").read_text())["timings"]
-    print(json.dumps({"budget": a.budget, "organisms": a.organisms or "default (RL)", "wall_s": round(wall, 1),
+    print(json.dumps({"budget": a.budget, "organisms": a.organisms or "every face", "wall_s": round(wall, 1),
                       "cpu_s": round(ru.ru_utime + ru.ru_stime, 1), "cores": os.cpu_count(),
                       "jobs_cpu_s": timings["jobs_cpu_s"], "per_stage_cpu_s": timings["per_stage_cpu_s"],
                       "run_dir": str(out)}))

