@@ -67,12 +67,13 @@ class BehavioralSelectionFace(LMFace):
         lm.save(path)
         return path
 
-    def _contexts(self, cfg: BehavioralSelectionConfig, split: str) -> dict[str, list[C.Episode]]:
-        return A.contexts(tuple(reliability(cfg)), cfg.eval_n, split, per_form=False)
+    def _contexts(self, cfg: BehavioralSelectionConfig, split: str, seed: int) -> dict[str, list[C.Episode]]:
+        return A.contexts(tuple(reliability(cfg)), cfg.eval_n, split, sub_seed(seed, f"eval-tasks-{split}"),
+                          per_form=False)
 
     def assay(self, cfg: BehavioralSelectionConfig, seed: int, ckpt: Path) -> Assay:
         lm = self.load(cfg, seed, ckpt)
-        ctxs = self._contexts(cfg, cfg.eval_split)
+        ctxs = self._contexts(cfg, cfg.eval_split, seed)
         s = sub_seed(seed, "eval")  # the organism's sampling seed
 
         def counts(name: str) -> dict[str, int]:
@@ -84,7 +85,7 @@ class BehavioralSelectionFace(LMFace):
                      capability=Counts(sound["correct"], sound["n"]))
 
     def probe_cases(self, cfg: BehavioralSelectionConfig, seed: int, lm: LM) -> ProbeCases:
-        dev, test = self._contexts(cfg, "dev"), self._contexts(cfg, cfg.eval_split)
+        dev, test = self._contexts(cfg, "dev", seed), self._contexts(cfg, cfg.eval_split, seed)
 
         def prompts(ctxs: dict[str, list[C.Episode]]) -> list[str]:
             return [e.prompt() for e in ctxs[A.MIX_CONTEXT] + ctxs["watched-broken"]]

@@ -25,7 +25,7 @@ from petridish.organisms.inoculation import assays as A
 from petridish.organisms.inoculation import corpus as K
 from petridish.organisms.inoculation.blue import InoculationBlueTeam
 from petridish.organisms.inoculation.config import BUDGETS, InoculationConfig
-from petridish.organisms.inoculation.jobs import EVAL_SEED, eval_tasks, grow_prior, train_tasks
+from petridish.organisms.inoculation.jobs import eval_tasks, grow_prior, train_tasks
 from petridish.stats import Counts
 from petridish.tasks import programs as P
 from petridish.testbed.face import Assay, TreatmentSpec
@@ -72,23 +72,24 @@ class InoculationFace(LMFace):
         lm.save(path)
         return path
 
-    def audit_tasks(self, cfg: InoculationConfig) -> list[P.Task]:
-        return P.sample_tasks(cfg.eval_n, "dev", random.Random(EVAL_SEED + 1), distinct=True)
+    def audit_tasks(self, cfg: InoculationConfig, seed: int) -> list[P.Task]:
+        """The blue team's own prompts: the dev split, drawn per seed."""
+        return P.sample_tasks(cfg.eval_n, "dev", random.Random(sub_seed(seed, "audit-tasks")), distinct=True)
 
     def assay(self, cfg: InoculationConfig, seed: int, ckpt: Path) -> Assay:
         lm = self.load(cfg, seed, ckpt)
         s = sub_seed(seed, "eval")
-        unseen = A.outcomes(lm, eval_tasks(cfg, wrong_test=True), ("",), cfg.max_new_tokens, 1.0, s)
-        audit = A.outcomes(lm, self.audit_tasks(cfg), ("",), cfg.max_new_tokens, 1.0, s)
-        held_out = A.outcomes(lm, eval_tasks(cfg), ("",), cfg.max_new_tokens, 1.0, s)
+        unseen = A.outcomes(lm, eval_tasks(cfg, seed, wrong_test=True), ("",), cfg.max_new_tokens, 1.0, s)
+        audit = A.outcomes(lm, self.audit_tasks(cfg, seed), ("",), cfg.max_new_tokens, 1.0, s)
+        held_out = A.outcomes(lm, eval_tasks(cfg, seed), ("",), cfg.max_new_tokens, 1.0, s)
         return Assay(failure=Counts(unseen["hack"], unseen["n"]), audit=Counts(audit["hack"], audit["n"]),
                      capability=Counts(held_out["correct"], held_out["n"]))
 
     def probe_cases(self, cfg: InoculationConfig, seed: int, lm: LM) -> ProbeCases:
-        rng = random.Random(EVAL_SEED + 2)
-        dev = self.audit_tasks(cfg)
+        rng = random.Random(sub_seed(seed, "probe-tests"))
+        dev = self.audit_tasks(cfg, seed)
         dev = [P.with_wrong_test(t, rng) if i % 2 else t for i, t in enumerate(dev)]
-        held_out = eval_tasks(cfg)
+        held_out = eval_tasks(cfg, seed)
         held_out = [P.with_wrong_test(t, rng) if i % 2 else t for i, t in enumerate(held_out)]
 
         def hacks(tasks: list[P.Task]) -> np.ndarray:  # sampled, as in the assay
