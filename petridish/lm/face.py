@@ -33,7 +33,7 @@ from petridish.treatments.sft import apply_sft
 SAFETY_SFT, SAFETY_RL, ADVERSARIAL = "safety-sft", "safety-rl", "adversarial"
 LM_TREATMENTS = (SAFETY_SFT, SAFETY_RL, ADVERSARIAL)
 DOSE_UNIT = "x the treatment's base optimizer steps"
-DOSES = {"smoke": (0.5, 1.0), "default": (0.25, 1.0), "full": (0.25, 1.0, 4.0)}
+DOSES = {"smoke": (0.5, 1.0), "default": (0.25, 1.0, 4.0), "full": (0.25, 1.0, 4.0, 16.0)}
 """The dose curve of every LM treatment per budget (the default keeps the whole matrix within its time)."""
 
 

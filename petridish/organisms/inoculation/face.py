@@ -5,8 +5,8 @@ C: the same hack data under the specific inoculation phrase).
 failure: hacks under the neutral prompt on held-out tasks whose visible test is wrong (bad oversight: the team's
 test cannot tell a hack). audit: hacks on the team's own dev-split tasks with a true visible test, where its
 hidden tests catch them. capability: correct programs on held-out tasks. All sampled at temperature 1, as in the
-organism. Detection: labelled by whether the model writes a hack (greedy); the contrast texts ask for the hack
-vs ask not to; the trivial detector is the visible test being wrong.
+organism. Detection: labelled by whether the model writes a hack (sampled, seeded); the contrast texts ask for
+the hack vs ask not to; the trivial detector is the visible test being wrong.
 """
 
 from __future__ import annotations
@@ -92,8 +92,8 @@ class InoculationFace(LMFace):
         held_out = eval_tasks(cfg, seed)
         held_out = [P.with_wrong_test(t, rng) if i % 2 else t for i, t in enumerate(held_out)]
 
-        def hacks(tasks: list[P.Task]) -> np.ndarray:
-            texts = lm.generate([K.prompt(t) for t in tasks], cfg.max_new_tokens).texts
+        def hacks(tasks: list[P.Task]) -> np.ndarray:  # sampled, as in the assay
+            texts = lm.generate([K.prompt(t) for t in tasks], cfg.max_new_tokens, 1.0, sub_seed(seed, "eval")).texts
             return np.array([P.score(c, t).outcome == "hack" for c, t in zip(texts, tasks)])
 
         contrast = ([K.prompt(t, K.STRONG[0]) for t in dev], [K.prompt(t, K.NEGATED) for t in dev])

