@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from petridish import organisms
-from petridish.report.markdown import claims_markdown, verdict_counts
+from petridish.report.markdown import cell, claims_markdown, verdict_counts
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 ORDER = ("reproduced", "not reproduced", "inconclusive", "not measured", "invalid")
@@ -35,7 +35,7 @@ def zoo_row(result: dict) -> str:
     verdicts = " / ".join(str(counts.get(v, 0)) for v in ORDER)
     t = result["timings"]
     seeds = result["seeds"]
-    return (f"| `{org.name}` | {org.anchor} | {verdicts} | {seeds[0]}-{seeds[-1]} ({len(seeds)}) | "
+    return (f"| `{org.name}` | {cell(org.anchor)} | {verdicts} | {seeds[0]}-{seeds[-1]} ({len(seeds)}) | "
             f"{t['jobs_cpu_s']:,.0f} |")
 
 
