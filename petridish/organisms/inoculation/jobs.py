@@ -4,6 +4,7 @@ arm from it / run RL from it. Each job rebuilds its data from (config, seed) and
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -62,27 +63,32 @@ def prior_fingerprint(cfg: InoculationConfig, seed: int) -> str:
     return cache.fingerprint(inputs, sources=(P, K))
 
 
+def grow_prior(lm: LM, cfg: InoculationConfig, seed: int, reporter=None, ckpt: Path | None = None) -> str:
+    """Train `lm` into the prior (or load it from the cache); returns where it came from."""
+    pc = cfg.prior
+    fp = prior_fingerprint(cfg, seed)
+    if pc.cache and cache.load_cached(lm, CACHE_NAME, fp):
+        return "cache"
+    contexts = K.prior_contexts(pc.base_rate, pc.p_elicit, pc.p_weak, pc.p_general, pc.dose_levels)
+    weights = K.context_weights(contexts, pc.neutral_fraction, pc.irrelevant_fraction)
+    prompts, programs = K.prior_pairs(contexts, weights, pc.wrong_test_fraction, pc.examples, sub_seed(seed, "prior"))
+    train_sft(lm, lm.encode(prompts, programs), pc.train, sub_seed(seed, "prior-batches"), "prior", reporter,
+              ckpt=ckpt)
+    if pc.cache:
+        cache.store(lm, CACHE_NAME, fp)
+    return "trained"
+
+
 def job_prior(ctx: JobContext) -> dict:
     """The pretraining prior: task competence, what each instruction phrase means, a small hack base rate."""
     cfg: InoculationConfig = ctx.config
-    pc, seed = cfg.prior, ctx.args["seed"]
+    seed = ctx.args["seed"]
     lm = load_lm(ctx, None)
+    source = grow_prior(lm, cfg, seed, ctx, ctx.ckpt_dir() / "train_state.safetensors")
     fp = prior_fingerprint(cfg, seed)
-    if pc.cache and cache.load_cached(lm, CACHE_NAME, fp):
-        source = "cache"
-    else:
-        contexts = K.prior_contexts(pc.base_rate, pc.p_elicit, pc.p_weak, pc.p_general, pc.dose_levels)
-        weights = K.context_weights(contexts, pc.neutral_fraction, pc.irrelevant_fraction)
-        prompts, programs = K.prior_pairs(contexts, weights, pc.wrong_test_fraction, pc.examples,
-                                          sub_seed(seed, "prior"))
-        train_sft(lm, lm.encode(prompts, programs), pc.train, sub_seed(seed, "prior-batches"), "prior", ctx,
-                  ckpt=ctx.ckpt_dir() / "train_state.safetensors")
-        source = "trained"
-        if pc.cache:
-            cache.store(lm, CACHE_NAME, fp)
     lm.save(ctx.ckpt_dir() / "model.safetensors", {"fingerprint": fp})
     return {"fingerprint": fp, "source": source, "n_params": lm.n_params(),
-            "cache_file": str(cache.entry(CACHE_NAME, fp)) if pc.cache else None}
+            "cache_file": str(cache.entry(CACHE_NAME, fp)) if cfg.prior.cache else None}
 
 
 def job_prior_assay(ctx: JobContext) -> dict:
