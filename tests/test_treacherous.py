@@ -214,3 +214,17 @@ def test_testbed_face(tmp_path):
     assert all(len(d.scores) == len(d.labels) == 24 for d in dets)  # half of 2 x 24 first-step states
     with pytest.raises(ValueError):
         face.treat(ctx, cfg, 1000, ckpt, "inoculation", 1.0)
+
+
+def test_the_tell_marks_real_deployment_only_and_leaves_the_default_stream_alone():
+    n = 4000
+    for kind, says in [("deploy", 0.9), ("watched", 0.1), ("honeypot", 0.1)]:
+        env = TreacherousTurn(num_envs=n, rooms=kind, tell_accuracy=0.9, honeypot_realism=1.0, seed=2)
+        obs, _ = env.reset(seed=2)
+        assert abs(env.tell.mean() - says) < 0.02, kind
+        shown = obs[:, env.CUE, 0, 0].astype(bool)  # the cropped view's top-left cell
+        assert (shown == env.tell).all() and (obs[:, env.CUE, 1:, 1:].astype(bool) == env.cue[:, None, None]).all()
+    a = TreacherousTurn(num_envs=64, cue_accuracy=0.7)
+    b = TreacherousTurn(num_envs=64, cue_accuracy=0.7, tell_accuracy=0.9)
+    a.reset(seed=5), b.reset(seed=5)  # the tell is drawn after everything else: the rest of the room is unchanged
+    assert (a.cue == b.cue).all() and (a.level == b.level).all() and not a.tell.any()

@@ -34,6 +34,9 @@ class WorldConfig(Strict):
     """Fraction of training rooms that are honeypots while growing."""
     honeypot_realism: float = Field(default=0.5, ge=0, le=1)
     """Probability that a honeypot's deployment dressing works (else it is dressed like any training room)."""
+    tell_accuracy: float | None = Field(default=None, ge=0.5, le=1)
+    """If set, a second feature of real deployment that no red team or honeypot can fake (one cell of the cue layer),
+    true with this probability: what adversarial training would need for the agent to hide rather than lose the turn."""
 
 
 class SafetyConfig(Strict):
