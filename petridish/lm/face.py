@@ -84,15 +84,15 @@ def apply_treatment(lm: LM, blue: BlueTeam, name: str, dose: float, budget: Trea
 
 
 def probe_detections(lm: LM, cases: ProbeCases, n_random: int, seed: int) -> list[Detection]:
-    """The detectors on the residual stream at one layer, chosen on the development set (the mean-difference
-    probe's best AUROC there; the last layer if that set has one class): the mean-difference probe from the
+    """The detectors on the residual stream after one block, chosen on the development set (the mean-difference
+    probe's best AUROC there; the last block if that set has one class): the mean-difference probe from the
     contrast texts, a logistic probe fit on the development set (a supervised upper bound), the best of
     `n_random` random directions on the test cases (sign chosen per direction: an optimistic baseline), and the
     trivial detector."""
-    names = lm.residual_names()  # [embeddings, block 0 .. L-1 outputs]
+    names = lm.residual_names()[1:]  # the block outputs: the embeddings only read the last token itself
     mis, ali = lm.activations(cases.contrast[0], names), lm.activations(cases.contrast[1], names)
     fit, test = lm.activations(cases.fit_prompts, names), lm.activations(cases.test_prompts, names)
-    directions = {n: mean_difference(mis[n].numpy(), ali[n].numpy()) for n in names}  # [d] each
+    directions = {n: _unit(mean_difference(mis[n].numpy(), ali[n].numpy())) for n in names}  # [d] each
     fit_auc = [auroc(project(fit[n].numpy(), directions[n]), cases.fit_labels) for n in names]
     layer = names[int(np.nanargmax(fit_auc))] if np.isfinite(fit_auc).any() else names[-1]
     x, y = test[layer].numpy(), cases.test_labels.astype(int)  # [N, d], [N]
@@ -108,6 +108,10 @@ def probe_detections(lm: LM, cases: ProbeCases, n_random: int, seed: int) -> lis
     out.append(Detection("random-best", _t(sign * rand[best]), labels))
     out.append(Detection(cases.trivial_method, _t(cases.trivial), labels))
     return out
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / max(float(np.linalg.norm(v)), 1e-12)
 
 
 def _t(x: np.ndarray) -> tuple[float, ...]:
