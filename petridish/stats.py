@@ -219,11 +219,12 @@ def ratio(num: Sequence[Counts], den: Sequence[Counts], shared_cases: bool = Fal
 
 
 def seed_mean(values: Sequence[float], cases: int = 0, case_var: Sequence[float] | None = None,
-              what: str = "value") -> Estimate:
+              what: str = "value", bounds: tuple[float, float] = (-math.inf, math.inf)) -> Estimate:
     """Mean over seeds of any per-seed scalar (an AUROC, a return, a loss ratio, a slope).
 
     case_var: each seed's sampling variance from its cases, where known; without it one seed gives no interval
-    and seeds that agree exactly give a zero-width one.
+    and seeds that agree exactly give a zero-width one. bounds: the quantity's range (e.g. (0, 1) for an AUROC
+    or a TPR); the interval is clipped to it.
     """
     x = np.asarray(values, dtype=float)
     if len(x) == 0:
@@ -233,6 +234,7 @@ def seed_mean(values: Sequence[float], cases: int = 0, case_var: Sequence[float]
         return Estimate.not_measured(f"{what}: undefined in {bad} of {len(x)} seeds")
     cv = np.zeros_like(x) if case_var is None else np.asarray(case_var, dtype=float)
     m, lo, hi = t_interval(x, cv)
+    lo, hi = max(float(lo), bounds[0]), min(float(hi), bounds[1])
     method = T_OVER_SEEDS if len(x) > 1 else ("case noise only (one seed)" if case_var is not None
                                               else "one seed: no interval")
     return _estimate(m, lo, hi, method, x, cases)

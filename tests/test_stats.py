@@ -85,3 +85,8 @@ def test_auroc_by_hand_and_degenerate_scores():
     assert auroc([0.3, 0.1, 0.2], [1, 0, 1]) == 1.0
     assert math.isnan(auroc([0.5, 0.5, 0.5, 0.5], [0, 0, 1, 1]))  # constant scores separate nothing
     assert math.isnan(auroc([0.1, 0.2], [1, 1]))
+
+
+def test_seed_mean_clips_to_the_quantitys_range():
+    e = seed_mean([1.0, 0.2, 0.9], bounds=(0.0, 1.0))
+    assert e.hi == 1.0 and e.lo == 0.0 and e.value == pytest.approx(0.7)

@@ -33,7 +33,7 @@ def auroc_estimate(per_seed: Sequence[Scored], baseline: Sequence[float] | None 
         vals.append(a - (baseline[i] if baseline is not None else 0.0))
         var.append(auroc_var(a, int(y.sum()), int((~y).sum())))
     cases = int(round(np.mean([len(y) for _, y in per_seed]))) if per_seed else 0
-    return seed_mean(vals, cases, var, what=what)
+    return seed_mean(vals, cases, var, what=what, bounds=(0.0, 1.0) if baseline is None else (-1.0, 1.0))
 
 
 def tpr_estimate(per_seed: Sequence[Scored], fpr: float = 0.01) -> Estimate:
@@ -41,7 +41,7 @@ def tpr_estimate(per_seed: Sequence[Scored], fpr: float = 0.01) -> Estimate:
     vals = [tpr_at_fpr(s, y, fpr) for s, y in per_seed]
     var = [v * (1 - v) / max(int(y.sum()), 1) for v, (_, y) in zip(vals, per_seed)]
     cases = int(round(np.mean([len(y) for _, y in per_seed]))) if per_seed else 0
-    return seed_mean(vals, cases, var, what="TPR (an empty class)")
+    return seed_mean(vals, cases, var, what="TPR (an empty class)", bounds=(0.0, 1.0))
 
 
 def scored(per_seed: list[dict], set_name: str, label: str, layer: int | None, key: str = "mean_diff"

@@ -124,7 +124,8 @@ def _auroc_and_var(scores: Sequence[float], labels: Sequence[int]) -> tuple[floa
 def auroc_estimate(per_seed: Sequence[Detection]) -> Estimate:
     """Mean over seeds of a detector's AUROC (case-level floor: Hanley-McNeil)."""
     av = [_auroc_and_var(d.scores, d.labels) for d in per_seed]
-    return seed_mean([a for a, _ in av], len(per_seed[0].labels), [v for _, v in av], what="AUROC")
+    return seed_mean([a for a, _ in av], len(per_seed[0].labels), [v for _, v in av], what="AUROC",
+                     bounds=(0.0, 1.0))
 
 
 def tpr_estimate(per_seed: Sequence[Detection], fpr: float = 0.01) -> Estimate:
@@ -133,7 +134,7 @@ def tpr_estimate(per_seed: Sequence[Detection], fpr: float = 0.01) -> Estimate:
     tprs = [tpr_at_fpr(np.asarray(d.scores), np.asarray(d.labels), fpr) for d in per_seed]
     n_pos = [max(int(np.sum(d.labels)), 1) for d in per_seed]
     return seed_mean(tprs, len(per_seed[0].labels), [t * (1 - t) / n for t, n in zip(tprs, n_pos)],
-                     what=f"TPR at {fpr:.0%} FPR")
+                     what=f"TPR at {fpr:.0%} FPR", bounds=(0.0, 1.0))
 
 
 def auroc_gain(a: Sequence[Detection], b: Sequence[Detection]) -> Estimate:

@@ -102,7 +102,7 @@ def findings(cfg: TreacherousConfig, out: Outputs) -> Findings:
                                what="AUROC difference"),
                      seed_mean([p["probe_auroc"] for p in probes], cfg.eval_rooms,
                                [auroc_var(p["probe_auroc"], k, p["n_test"] - k) for p, k in zip(probes, n_pos)],
-                               what="probe AUROC"))
+                               what="probe AUROC", bounds=(0.0, 1.0)))
     gates = {"G1": rate(counts(myopic, "watched")), "G2": rate(counts(negative, "deploy")),
              "G3": rate(counts(nocue, "deploy"))}
 
