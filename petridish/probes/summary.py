@@ -8,6 +8,7 @@ case-level floor (`stats.seed_mean`).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -33,7 +34,9 @@ def auroc_estimate(per_seed: Sequence[Scored], baseline: Sequence[float] | None 
         vals.append(a - (baseline[i] if baseline is not None else 0.0))
         var.append(auroc_var(a, int(y.sum()), int((~y).sum())))
     cases = int(round(np.mean([len(y) for _, y in per_seed]))) if per_seed else 0
-    return seed_mean(vals, cases, var, what=what)
+    e = seed_mean(vals, cases, var, what=what)
+    lo, hi = (0.0, 1.0) if baseline is None else (-1.0, 1.0)  # an AUROC lies in [0, 1]; a difference of two in [-1, 1]
+    return replace(e, lo=max(e.lo, lo), hi=min(e.hi, hi))
 
 
 def tpr_estimate(per_seed: Sequence[Scored], fpr: float = 0.01) -> Estimate:
