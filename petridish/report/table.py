@@ -44,7 +44,8 @@ def extra_tables(result: dict) -> list[Table]:
 
 def print_result(result: dict, console: Console | None = None) -> None:
     console = console or Console()
-    console.print(claims_table(result))
+    if result["claims"]:  # an assay (`petridish assay`) has rates only
+        console.print(claims_table(result))
     for t in extra_tables(result):
         console.print(t)
     tm = result.get("timings", {})
