@@ -7,6 +7,7 @@ and exit with code 2; only bugs print tracebacks.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 from pathlib import Path
@@ -36,12 +37,84 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--workers", type=int, help="worker processes (default: one per CPU core)")
     r.add_argument("--resume", metavar="RUN_DIR", help="continue a killed run from its folder")
     r.add_argument("--quiet", action="store_true", help="no progress bars")
+    _backend_args(r)
+    _sweep_parser(sub)
     s = sub.add_parser("show", help="print a finished run's results table")
     s.add_argument("run_dir")
     rep = sub.add_parser("report", help="(re)write a run's report.html and plots")
     rep.add_argument("run_dir")
     _assay_parser(sub)
     return p
+
+
+# --- backends (issue 16) ------------------------------------------------------------------------------------
+def _backend_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--backend", default="local", help="local (process pool, default) | ray")
+    p.add_argument("--address", help="Ray cluster to join, HOST:PORT or ray://HOST:PORT (default: $RAY_ADDRESS, "
+                   "else a local Ray instance); its nodes must see the run folder (shared filesystem)")
+
+
+def _connect(a: argparse.Namespace):
+    """The backend, connected before anything is written (an unreachable cluster leaves no run folder behind)."""
+    from petridish.backends import connect
+
+    return connect(a.backend, a.address)
+
+
+# --- sweep (issue 16) ------------------------------------------------------------------------------------------
+def _sweep_parser(sub) -> None:
+    w = sub.add_parser("sweep", help="run an organism over a grid of config values; a phase diagram per claim")
+    w.add_argument("organism", nargs="?", help="organism name (see `petridish list`)")
+    w.add_argument("--axis", action="append", default=[], metavar="KEY=V1,V2,...",
+                   help="a config key and its values (one cell per combination of all axes); repeatable")
+    w.add_argument("--budget", default="default", help="smoke | default | full, for every cell (default: default)")
+    w.add_argument("--seeds", type=int, help="number of seeds per cell (verdict seeds 1000, 1001, ...)")
+    w.add_argument("--config", help="YAML or JSON file of config values, for every cell")
+    w.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a config value for every cell")
+    w.add_argument("--workers", type=int, help="worker processes (local backend; default: one per CPU core)")
+    w.add_argument("--out", help="sweep folder to create (default: runs/sweep-ORGANISM-BUDGET-TIMESTAMP)")
+    w.add_argument("--resume", metavar="SWEEP_DIR", help="continue a killed sweep from its folder")
+    w.add_argument("--quiet", action="store_true", help="no progress bars")
+    _backend_args(w)
+
+
+def cmd_sweep(a: argparse.Namespace) -> None:
+    from petridish import organisms, sweep
+    from petridish.progress import ProgressUI
+    from petridish.report.phase import phase_figures, sweep_table
+
+    if a.resume:
+        if a.organism or a.axis or a.seeds or a.config or a.set or a.out or a.workers or a.budget != "default":
+            raise UserError("--resume continues a sweep with its saved grid and configs; drop the organism, "
+                            "--axis, --budget, --seeds, --config, --set, --out and --workers")
+        path = Path(a.resume)
+        org, axes, cells = sweep.open_sweep(path)
+    else:
+        if not a.organism:
+            raise UserError("name an organism to sweep (see `petridish list`), or pass --resume SWEEP_DIR")
+        org = organisms.get(a.organism)
+        axes = [sweep.parse_axis(x) for x in a.axis]
+        extra: dict = {}
+        if a.seeds is not None:
+            if a.seeds < 1:
+                raise UserError("--seeds must be at least 1")
+            extra["seeds"] = list(range(1000, 1000 + a.seeds))
+        if a.workers is not None:
+            extra["workers"] = a.workers
+        planned = sweep.plan(org, axes, a.budget, a.config, a.set, extra)
+        path = Path(a.out) if a.out else Path("runs") / f"sweep-{org.name}-{a.budget}-{time.strftime('%Y%m%d-%H%M%S')}"
+    with contextlib.closing(_connect(a)) as backend:
+        if not a.resume:
+            cells = sweep.create(org, axes, planned, path)
+        cfg0 = cells[0][2]
+        if not a.quiet:
+            print(f"{org.name} sweep ({cfg0.budget}, {len(cells)} cells) -> {path}  "
+                  f"[{backend.describe(cfg0.workers, cfg0.threads)}]", file=sys.stderr)
+        results = sweep.run(org, axes, cells, path, backend, ProgressUI(enabled=not a.quiet))
+    Console().print(sweep_table(f"{org.name} sweep ({cfg0.budget} budget, seeds {cfg0.seeds})", axes, results))
+    for f in phase_figures(org.name, axes, results, path):
+        Console().print(f"phase diagram: {f}")
+    Console().print(f"sweep folder: {path}  (sweep.json; one run folder per cell under cells/)")
 
 
 # --- assay: an organism's assays on any model, through Inspect AI (petridish/evals) ---------------------------
@@ -125,11 +198,13 @@ def cmd_run(a: argparse.Namespace) -> None:
             extra["model"] = {"path": str(Path(a.model).resolve())}
         cfg = resolve(org.Config, org.name, a.budget, org.budgets, a.config, a.set, extra)
         out = Path(a.out) if a.out else Path("runs") / f"{org.name}-{cfg.budget}-{time.strftime('%Y%m%d-%H%M%S')}"
-        run, cfg = start(org, cfg, out)
-    if not a.quiet:
-        print(f"{org.name} ({cfg.budget}) -> {run.path}  [{cfg.workers} worker(s) x {cfg.threads} thread(s)]",
-              file=sys.stderr)
-    result = execute(org, cfg, run, ProgressUI(enabled=not a.quiet))
+    with contextlib.closing(_connect(a)) as backend:
+        if not a.resume:
+            run, cfg = start(org, cfg, out)
+        if not a.quiet:
+            print(f"{org.name} ({cfg.budget}) -> {run.path}  [{backend.describe(cfg.workers, cfg.threads)}]",
+                  file=sys.stderr)
+        result = execute(org, cfg, run, ProgressUI(enabled=not a.quiet), backend)
     print_result(result)
     Console().print(f"run folder: {run.path}  (report: {run.path / 'report.html'})")
 
@@ -156,7 +231,7 @@ def main(argv: list[str] | None = None) -> None:
     a = _parser().parse_args(argv)
     try:
         {"list": lambda: cmd_list(), "run": lambda: cmd_run(a), "show": lambda: cmd_show(a),
-         "report": lambda: cmd_report(a), "assay": lambda: cmd_assay(a)}[a.cmd]()
+         "report": lambda: cmd_report(a), "sweep": lambda: cmd_sweep(a), "assay": lambda: cmd_assay(a)}[a.cmd]()
     except UserError as e:
         print(f"petridish: error: {e}", file=sys.stderr)
         sys.exit(2)

@@ -9,6 +9,7 @@ import yaml
 from pydantic import ValidationError
 
 from petridish import organisms
+from petridish.backends import Backend
 from petridish.config import RunBase, format_validation_error, resolve_parallelism, to_yaml
 from petridish.errors import UserError
 from petridish.jobs import check_workers_threads, run_jobs
@@ -44,12 +45,17 @@ def load_config(run: RunDir) -> tuple[Organism, RunBase]:
         raise UserError(f"{run.path / 'config.yaml'}: {format_validation_error(e, org.Config)}") from None
 
 
-def execute(organism: Organism, cfg: RunBase, run: RunDir, ui: ProgressUI | None = None) -> dict:
-    """Run every unfinished job, then write result.json and the report. Returns the result."""
+def execute(organism: Organism, cfg: RunBase, run: RunDir, ui: ProgressUI | None = None,
+            backend: Backend | None = None) -> dict:
+    """Run every unfinished job (on the backend; default the local pool), then write result.json and the report."""
     t0 = time.perf_counter()
     organism.prepare(cfg, run)
-    jobs = organism.jobs(cfg)
-    outputs = run_jobs(run, jobs, cfg, cfg.workers, cfg.threads, ui)
+    outputs = run_jobs(run, organism.jobs(cfg), cfg, cfg.workers, cfg.threads, ui, backend)
+    return finish(organism, cfg, run, outputs, t0)
+
+
+def finish(organism: Organism, cfg: RunBase, run: RunDir, outputs: dict[str, dict], t0: float) -> dict:
+    """result.json and the report from the finished jobs' outputs (by job key); t0 = when this session started."""
     body = organism.assemble(cfg, outputs, run)
     stages: dict[str, float] = {}
     stages_cpu: dict[str, float] = {}
@@ -61,7 +67,9 @@ def execute(organism: Organism, cfg: RunBase, run: RunDir, ui: ProgressUI | None
         "organism": organism.name,
         "budget": cfg.budget,
         "seeds": cfg.seeds,
+        "warnings": body.get("warnings", []),
         "claims": body["claims"],
+        "gates": body.get("gates", []),
         "metrics": body.get("metrics", {}),
         "controls": body.get("controls", {}),
         "timings": {

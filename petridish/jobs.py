@@ -3,32 +3,28 @@
 Each job is a module-level function `fn(ctx) -> dict` that reads its dependencies' outputs, writes
 checkpoints under its own folder and returns a JSON-able summary, saved atomically as jobs/<key>.json.
 A job whose output exists is done, so resuming a killed run re-enters only unfinished jobs (and those
-resume from their last in-job checkpoint). Independent jobs run in parallel worker processes with a fixed
-number of torch threads each, so results do not depend on scheduling.
+resume from their last in-job checkpoint). Independent jobs run in parallel on a backend (petridish/backends:
+the local process pool, or Ray) with a fixed number of torch threads each, so results do not depend on scheduling.
 """
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import multiprocessing as mp
 import os
-import queue
-import signal
-import sys
 import time
 import zlib
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from petridish.errors import UserError
 from petridish.progress import ProgressUI
 from petridish.runs import RunDir
+
+if TYPE_CHECKING:
+    from petridish.backends import Backend
 
 
 def sub_seed(seed: int, name: str) -> int:
@@ -43,6 +39,27 @@ class Job:
     deps: tuple[str, ...] = ()
     args: dict[str, Any] = field(default_factory=dict)
     label: str = ""  # shown on the progress bar
+    gpus: float = 0.0  # GPUs the job needs: the Ray backend reserves them; the local pool runs it where it is
+
+
+@dataclass(frozen=True)
+class Task:
+    """A job of a given run folder, as a backend schedules it (keys and deps are unique across the whole graph)."""
+
+    key: str
+    job: Job
+    run_path: Path
+    config: Any
+    deps: tuple[str, ...]
+
+    @property
+    def label(self) -> str:
+        """The progress-bar label: the job's own, after the sweep cell's prefix if any."""
+        return self.key[: len(self.key) - len(self.job.key)] + (self.job.label or self.job.key)
+
+    def dep_outputs(self, outputs: dict[str, dict]) -> dict[str, dict]:
+        """The dependencies' outputs keyed as the job knows them (its own run's keys)."""
+        return {jd: outputs[td] for jd, td in zip(self.job.deps, self.deps, strict=True)}
 
 
 @dataclass
@@ -76,114 +93,58 @@ class JobContext:
         self.run.append_metric({"job": self.key, "phase": phase, "step": step, **values})
 
 
-# --- worker side -----------------------------------------------------------------------------------------
-_QUEUE: Any = None
-
-
-def _die_with_parent() -> None:
-    """A worker whose parent is SIGKILLed must not keep training (and racing a resumed run)."""
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError):
-            ctypes.CDLL("libc.so.6").prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-
-
-def _init_worker(q: Any, threads: int) -> None:
-    global _QUEUE
-    _QUEUE = q
-    _die_with_parent()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+def execute_task(task: Task, deps: dict[str, dict], threads: int, emit: Callable[[tuple], None] | None) -> dict:
+    """Run one job in this process (any backend's worker) and save its output; progress goes out under the task key."""
     torch.set_num_threads(threads)
-
-
-def _emit_to_queue(msg: tuple) -> None:
-    _QUEUE.put(msg)
-
-
-def _execute(run_path: Path, job: Job, config: Any, deps: dict[str, dict], threads: int,
-             emit: Callable[[tuple], None] | None) -> dict:
-    torch.set_num_threads(threads)
-    ctx = JobContext(run_path, job.key, config, job.args, deps, threads, emit)
+    tag = None if emit is None else (lambda msg: emit((msg[0], task.key, *msg[2:])))
+    ctx = JobContext(task.run_path, task.job.key, task.config, task.job.args, deps, threads, tag)
     t0, c0 = time.perf_counter(), time.process_time()
-    out = job.fn(ctx)
+    out = task.job.fn(ctx)
     # cpu_s (this process's CPU time) is robust to other programs sharing the machine; wall_s is not
     out = {**out, "wall_s": round(time.perf_counter() - t0, 3), "cpu_s": round(time.process_time() - c0, 3)}
-    RunDir(run_path).save_job_output(job.key, out)
+    RunDir(task.run_path).save_job_output(task.job.key, out)
     return out
 
 
-def _execute_in_worker(run_path: Path, job: Job, config: Any, deps: dict[str, dict], threads: int) -> dict:
-    return _execute(run_path, job, config, deps, threads, _emit_to_queue)
+# --- the graph -----------------------------------------------------------------------------------------------
+def tasks_of(run: RunDir, jobs: list[Job], config: Any, prefix: str = "") -> list[Task]:
+    """A run's jobs as tasks; a sweep prefixes each cell's keys with the cell's name to schedule all cells at once."""
+    return [Task(prefix + j.key, j, run.path.resolve(), config, tuple(prefix + d for d in j.deps)) for j in jobs]
 
 
-# --- scheduler ---------------------------------------------------------------------------------------------
-def _check_graph(jobs: list[Job]) -> None:
-    keys = [j.key for j in jobs]
+def _check_graph(tasks: list[Task]) -> None:
+    keys = [t.key for t in tasks]
     if len(set(keys)) != len(keys):
         raise ValueError("duplicate job keys")
     known = set()
-    for j in jobs:  # jobs must be listed after their dependencies
-        missing = [d for d in j.deps if d not in known]
+    for t in tasks:  # jobs must be listed after their dependencies
+        missing = [d for d in t.deps if d not in known]
         if missing:
-            raise ValueError(f"job {j.key} depends on {missing}, which are not listed before it")
-        known.add(j.key)
+            raise ValueError(f"job {t.key} depends on {missing}, which are not listed before it")
+        known.add(t.key)
 
 
-def run_jobs(run: RunDir, jobs: list[Job], config: Any, workers: int, threads: int,
-             ui: ProgressUI | None = None) -> dict[str, dict]:
-    """Run every unfinished job; return all outputs by key."""
-    _check_graph(jobs)
-    outputs = {j.key: run.job_output(j.key) for j in jobs if run.job_done(j.key)}
-    pending = [j for j in jobs if j.key not in outputs]
+def run_tasks(tasks: list[Task], workers: int, threads: int, ui: ProgressUI | None = None,
+              backend: Backend | None = None) -> dict[str, dict]:
+    """Run every unfinished task on the backend (default: the local process pool); return all outputs by key."""
+    from petridish.backends.local import LocalPool
+
+    _check_graph(tasks)
+    outputs = {t.key: RunDir(t.run_path).job_output(t.job.key) for t in tasks if RunDir(t.run_path).job_done(t.job.key)}
+    pending = [t for t in tasks if t.key not in outputs]
     ui = ui or ProgressUI(enabled=False)
-    ui.start(total=len(jobs), done=len(outputs))
+    ui.start(total=len(tasks), done=len(outputs))
     try:
-        if workers <= 1:
-            for job in pending:
-                ui.job_started(job.key, job.label or job.key)
-                deps = {d: outputs[d] for d in job.deps}
-                outputs[job.key] = _execute(run.path, job, config, deps, threads, ui.handle)
-                ui.job_finished(job.key, outputs[job.key]["wall_s"])
-            return outputs
-        ctx = mp.get_context("spawn")
-        q = ctx.Queue()
-        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(q, threads)) as ex:
-            running: dict[Future, Job] = {}
-            try:
-                while pending or running:
-                    for job in [j for j in pending if all(d in outputs for d in j.deps)]:
-                        if len(running) >= workers:
-                            break
-                        pending.remove(job)
-                        deps = {d: outputs[d] for d in job.deps}
-                        running[ex.submit(_execute_in_worker, run.path, job, config, deps, threads)] = job
-                        ui.job_started(job.key, job.label or job.key)
-                    finished, _ = wait(list(running), timeout=0.2, return_when=FIRST_COMPLETED)
-                    _drain(q, ui)
-                    for fut in finished:
-                        job = running.pop(fut)
-                        outputs[job.key] = fut.result()  # re-raises the job's exception here
-                        ui.job_finished(job.key, outputs[job.key]["wall_s"])
-                    if not running and pending and not finished:
-                        raise RuntimeError(f"jobs cannot start (unmet dependencies): {[j.key for j in pending]}")
-            except BaseException:
-                for fut in running:
-                    fut.cancel()
-                for p in list(getattr(ex, "_processes", {}).values()):
-                    p.kill()  # do not wait for long training jobs to finish on error or Ctrl-C
-                raise
+        (backend or LocalPool()).run(pending, outputs, workers, threads, ui)
         return outputs
     finally:
         ui.stop()
 
 
-def _drain(q: Any, ui: ProgressUI) -> None:
-    while True:
-        try:
-            ui.handle(q.get_nowait())
-        except queue.Empty:
-            return
-        except (EOFError, OSError):
-            return
+def run_jobs(run: RunDir, jobs: list[Job], config: Any, workers: int, threads: int,
+             ui: ProgressUI | None = None, backend: Backend | None = None) -> dict[str, dict]:
+    """Run every unfinished job of one run folder; return all outputs by job key."""
+    return run_tasks(tasks_of(run, jobs, config), workers, threads, ui, backend)
 
 
 def check_workers_threads(workers: int, threads: int) -> None:

@@ -1,52 +1,32 @@
-"""Intervals and verdicts.
+"""Estimates: a measured quantity, its 95% interval, the method that made it and its unit counts.
 
-Rates of one seed get Wilson intervals (scipy). Quantities pooled over seeds get a two-level (hierarchical)
-bootstrap: resample seeds, then redraw each chosen seed's rate from its Jeffreys posterior, so an interval
-reflects both the spread between seeds and the finite number of evaluation cases per seed. Verdicts compare
-an interval to a threshold written down before the run.
+The unit is the seed: each seed grows its own model, so seeds are independent and the cases a seed is evaluated on
+are not (they share that seed's model). Every quantity is therefore computed per seed first (a rate, a difference,
+a ratio, a slope, an AUROC) and the interval is a Student-t interval over the per-seed values. With 3 seeds that
+interval is wide (t = 4.30), which is the honest price of 3 seeds. Two corrections keep it honest at the edges:
+
+- it is never narrower than what the evaluation cases alone imply (a z interval from each seed's sampling
+  variance), so 3 seeds that happen to agree exactly do not give a zero-width interval;
+- rates are averaged on the variance-stabilising arcsine scale and mapped back, which keeps intervals inside
+  [0, 1] and near nominal coverage at rates near 0 and 1.
+
+A case set that every seed reuses (the same test prompts or levels) is one sample of cases for all seeds: pass
+`shared_cases=True` and the interval adds the case-sampling variance once (a bound for 0/1 outcomes), and `cases`
+counts those cases once. Measured coverage of these intervals is checked by tests/test_coverage.py against a
+simulation of the designs the organisms use.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats as sps
 
-REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE = "reproduced", "not reproduced", "inconclusive"
-N_BOOT = 10_000
-
-
-def wilson(k: int, n: int, conf: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval for k successes out of n (scipy's implementation)."""
-    if n == 0:
-        return (0.0, 1.0)
-    ci = sps.binomtest(int(k), int(n)).proportion_ci(confidence_level=conf, method="wilson")
-    return (float(ci.low), float(ci.high))
-
-
-def newcombe_diff(k1: int, n1: int, k2: int, n2: int, conf: float = 0.95) -> tuple[float, float, float]:
-    """Difference p1 - p2 with Newcombe's hybrid score interval (method 10 of Newcombe 1998)."""
-    p1, p2 = k1 / n1, k2 / n2
-    l1, u1 = wilson(k1, n1, conf)
-    l2, u2 = wilson(k2, n2, conf)
-    d = p1 - p2
-    lo = d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
-    hi = d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
-    return d, lo, hi
-
-
-def bootstrap_mean(values: Sequence[float], conf: float = 0.95, seed: int = 0) -> tuple[float, float, float]:
-    """Mean over seeds with a percentile bootstrap interval over seeds (for per-seed scalars)."""
-    v = np.asarray(values, dtype=float)
-    if len(v) == 1:
-        return float(v[0]), float(v[0]), float(v[0])
-    rng = np.random.default_rng(seed)
-    boots = v[rng.integers(0, len(v), size=(N_BOOT, len(v)))].mean(1)
-    a = (1 - conf) / 2
-    return float(v.mean()), float(np.quantile(boots, a)), float(np.quantile(boots, 1 - a))
+Z95 = float(sps.norm.ppf(0.975))
+T_OVER_SEEDS = "t over seeds"
 
 
 @dataclass(frozen=True)
@@ -59,87 +39,6 @@ class Counts:
     @property
     def rate(self) -> float:
         return self.k / self.n if self.n else float("nan")
-
-
-def hier_bootstrap(
-    per_seed: Sequence[dict[str, Counts]],
-    statistic: Callable[[dict[str, np.ndarray]], np.ndarray],
-    conf: float = 0.95,
-    seed: int = 0,
-) -> tuple[float, float, float]:
-    """Two-level bootstrap of a statistic of per-seed rates.
-
-    per_seed: one dict per seed, name -> Counts (e.g. {"before": Counts(198, 200), "after": Counts(150, 200)}).
-    statistic: maps {name: rates [B, S]} to [B] (e.g. lambda r: r["after"].mean(1) / r["before"].mean(1)).
-    Returns (point estimate, lo, hi). The point estimate is the statistic on the observed rates.
-    """
-    names = list(per_seed[0])
-    S = len(per_seed)
-    rng = np.random.default_rng(seed)
-    seed_idx = rng.integers(0, S, size=(N_BOOT, S))  # [B, S] which seeds each replicate draws
-    rates = {}
-    for name in names:
-        k = np.array([c[name].k for c in per_seed])  # [S]
-        n = np.array([c[name].n for c in per_seed])  # [S]
-        # Within a seed, draw the rate from its Jeffreys posterior Beta(k + 1/2, n - k + 1/2) rather than
-        # resampling the 0/1 outcomes: the latter collapses to a zero-width interval at 0/n or n/n.
-        rates[name] = rng.beta(k[seed_idx] + 0.5, n[seed_idx] - k[seed_idx] + 0.5)  # [B, S]
-    observed = {name: np.array([[c[name].rate for c in per_seed]]) for name in names}  # [1, S]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        point = float(statistic(observed)[0])
-        boots = statistic(rates)
-    boots = boots[np.isfinite(boots)]
-    if len(boots) == 0:
-        return point, float("nan"), float("nan")
-    a = (1 - conf) / 2
-    lo, hi = float(np.quantile(boots, a)), float(np.quantile(boots, 1 - a))
-    return point, min(lo, point), max(hi, point)  # the interval always contains the observed value
-
-
-def hier_bootstrap_values(
-    per_seed: Sequence[dict[str, Sequence[float]]],
-    statistic: Callable[[dict[str, np.ndarray]], np.ndarray],
-    conf: float = 0.95,
-    seed: int = 0,
-) -> tuple[float, float, float]:
-    """Two-level bootstrap of a statistic of per-seed means of continuous per-case values (losses, cosines).
-
-    per_seed: one dict per seed, name -> per-case values; within a seed all names score the same cases (e.g. one
-    test set through two models), so cases are resampled jointly across names, keeping the pairing.
-    statistic: maps {name: per-seed means [B, S]} to [B] (e.g. lambda m: m["model"].mean(1) / m["gd"].mean(1)).
-    Returns (point estimate, lo, hi); the point estimate is the statistic on the observed means.
-    """
-    names = list(per_seed[0])
-    S = len(per_seed)
-    rng = np.random.default_rng(seed)
-    case_means = []  # per seed: {name: [B]} means of one case-resample per replicate
-    for unit in per_seed:
-        vals = {k: np.asarray(unit[k], dtype=float) for k in names}
-        n = len(vals[names[0]])
-        means = {k: np.empty(N_BOOT) for k in names}
-        for lo in range(0, N_BOOT, 1000):  # chunks keep the [chunk, n] index matrix small
-            idx = rng.integers(0, n, size=(min(1000, N_BOOT - lo), n))
-            for k in names:
-                means[k][lo : lo + len(idx)] = vals[k][idx].mean(1)
-        case_means.append(means)
-    seed_idx = rng.integers(0, S, size=(N_BOOT, S))  # [B, S] which seeds each replicate draws
-    draw = (np.arange(N_BOOT)[:, None] + 7919 * np.arange(S)[None]) % N_BOOT  # a different case-resample per slot
-    boots_in = {k: np.stack([case_means[s][k] for s in range(S)])[seed_idx, draw] for k in names}  # [B, S]
-    observed = {k: np.array([[np.mean(unit[k]) for unit in per_seed]]) for k in names}  # [1, S]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        point = float(statistic(observed)[0])
-        boots = statistic(boots_in)
-    boots = boots[~np.isnan(boots)]  # +-inf stays: a censored statistic (e.g. a threshold beyond the sweep)
-    if len(boots) == 0:
-        return point, float("nan"), float("nan")
-    a = (1 - conf) / 2
-    lo, hi = (float(np.quantile(boots, q, method="inverted_cdf")) for q in (a, 1 - a))  # no lerp across inf
-    return point, min(lo, point), max(hi, point)
-
-
-def pooled_rate(per_seed: Sequence[Counts], conf: float = 0.95, seed: int = 0) -> tuple[float, float, float]:
-    """Mean rate over seeds with a hierarchical bootstrap interval."""
-    return hier_bootstrap([{"x": c} for c in per_seed], lambda r: r["x"].mean(1), conf, seed)
 
 
 @dataclass(frozen=True)
@@ -156,49 +55,230 @@ class Moments:
         return Moments(float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else 0.0, len(v))
 
 
-def pooled_mean(per_seed: Sequence[Moments], conf: float = 0.95, seed: int = 0) -> tuple[float, float, float]:
-    """Mean over seeds of a per-episode quantity, with a two-level bootstrap interval: resample seeds, then draw
-    each chosen seed's mean from its sampling distribution N(mean, sd^2 / n) (the continuous analogue of
-    `pooled_rate`)."""
-    m = np.array([x.mean for x in per_seed])
-    se = np.array([x.sd / math.sqrt(max(x.n, 1)) for x in per_seed])
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(m), size=(N_BOOT, len(m)))
-    boots = (m[idx] + se[idx] * rng.standard_normal(idx.shape)).mean(1)
-    a = (1 - conf) / 2
-    point = float(m.mean())
-    return point, min(float(np.quantile(boots, a)), point), max(float(np.quantile(boots, 1 - a)), point)
+@dataclass(frozen=True)
+class Estimate:
+    """A measured quantity with its 95% interval.
 
-
-_OPS: dict[str, Callable[[float, float], bool]] = {
-    ">=": lambda a, b: a >= b,
-    ">": lambda a, b: a > b,
-    "<=": lambda a, b: a <= b,
-    "<": lambda a, b: a < b,
-}
-
-
-def verdict(ci: tuple[float, float], op: str, threshold: float) -> str:
-    """Compare an interval with a pre-registered threshold.
-
-    reproduced: the whole interval satisfies `value op threshold`; not reproduced: none of it does;
-    inconclusive: the interval straddles the threshold (or is undefined).
+    seeds: independent units behind it (a model shared by every seed counts once); cases: evaluation cases per seed
+    (a case set reused by every seed counted once); per_seed: each unit's value; missing: why it could not be
+    measured (then value and interval are NaN).
     """
-    lo, hi = ci
-    if not (math.isfinite(lo) and math.isfinite(hi)):
-        return INCONCLUSIVE
-    f = _OPS[op]
-    if f(lo, threshold) and f(hi, threshold):
-        return REPRODUCED
-    if not f(lo, threshold) and not f(hi, threshold):
-        return NOT_REPRODUCED
-    return INCONCLUSIVE
+
+    value: float
+    lo: float
+    hi: float
+    method: str
+    seeds: int
+    cases: int
+    per_seed: tuple[float, ...] = ()
+    missing: str = ""
+
+    @staticmethod
+    def not_measured(reason: str) -> Estimate:
+        nan = float("nan")
+        return Estimate(nan, nan, nan, "", 0, 0, (), reason)
+
+    @property
+    def measured(self) -> bool:
+        return not self.missing
+
+    def shifted(self, by: float) -> Estimate:
+        """The same estimate minus a constant known exactly (e.g. a baseline fixed before the run)."""
+        return Estimate(self.value - by, self.lo - by, self.hi - by, self.method, self.seeds, self.cases,
+                        tuple(v - by for v in self.per_seed), self.missing)
+
+    def to_dict(self) -> dict:
+        d = {"estimate": self.value, "ci": [self.lo, self.hi], "method": self.method, "seeds": self.seeds,
+             "cases": self.cases, "per_seed": list(self.per_seed)}
+        if self.missing:
+            d["missing"] = self.missing
+        return d
 
 
-def all_of(verdicts: Sequence[str]) -> str:
-    """Verdict of a conjunction: reproduced only if every part is; not reproduced if any part is not."""
-    if any(v == NOT_REPRODUCED for v in verdicts):
-        return NOT_REPRODUCED
-    if all(v == REPRODUCED for v in verdicts):
-        return REPRODUCED
-    return INCONCLUSIVE
+# --- the interval over seeds (vectorised over leading axes, so the coverage test runs the real code) ----------
+def t_interval(x: np.ndarray, case_var: np.ndarray, extra_var: np.ndarray | float = 0.0
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean of per-seed values x [..., S] and its 95% interval.
+
+    case_var [..., S]: each seed's sampling variance from its finite cases; the half-width is the larger of Student-t
+    over seeds and a z interval from case_var alone. extra_var [...]: variance shared by every seed (a reused case
+    set), known rather than estimated, added once. With one seed only the case-level interval exists.
+    """
+    S = x.shape[-1]
+    m = x.mean(-1)
+    half2 = Z95**2 * case_var.mean(-1) / S
+    if S > 1:
+        half2 = np.maximum(half2, sps.t.ppf(0.975, S - 1) ** 2 * x.var(-1, ddof=1) / S)
+    half = np.sqrt(half2 + Z95**2 * extra_var)  # the shared part is known, not estimated from the seeds
+    return m, m - half, m + half
+
+
+def _asin(k: np.ndarray, n: np.ndarray) -> np.ndarray:
+    return np.arcsin(np.sqrt((k + 0.375) / (n + 0.75)))  # Anscombe: variance 1 / (4n + 2), finite at 0 and n
+
+
+def _unasin(y: np.ndarray) -> np.ndarray:
+    return np.sin(np.clip(y, 0.0, np.pi / 2)) ** 2
+
+
+def rate_interval(k: np.ndarray, n: np.ndarray, shared_cases: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean over seeds of per-seed rates k/n [..., S], with its interval on the arcsine scale mapped back."""
+    k, n = np.asarray(k, float), np.asarray(n, float)
+    extra = 1.0 / (4 * shared_cases + 2) if shared_cases else 0.0
+    _, lo, hi = t_interval(_asin(k, n), 1.0 / (4 * n + 2), extra)
+    m = (k / n).mean(-1)
+    return m, np.minimum(_unasin(lo), m), np.maximum(_unasin(hi), m)  # Anscombe's shift must not exclude m
+
+
+def _smoothed(k: np.ndarray, n: np.ndarray) -> np.ndarray:
+    return (k + 0.5) / (n + 1.0)  # Jeffreys: a sampling variance that is not zero at 0/n or n/n
+
+
+def diff_interval(ka: np.ndarray, na: np.ndarray, kb: np.ndarray, nb: np.ndarray, shared_cases: int = 0
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean over seeds of the paired difference of rates a - b [..., S]."""
+    ka, na, kb, nb = (np.asarray(v, float) for v in (ka, na, kb, nb))
+    pa, pb = _smoothed(ka, na), _smoothed(kb, nb)
+    var = pa * (1 - pa) / na + pb * (1 - pb) / nb
+    extra = (pa * (1 - pa) + pb * (1 - pb)).mean(-1) / shared_cases if shared_cases else 0.0
+    m, lo, hi = t_interval(ka / na - kb / nb, var, extra)
+    return m, np.clip(lo, -1, 1), np.clip(hi, -1, 1)
+
+
+def ratio_interval(kn: np.ndarray, nn: np.ndarray, kd: np.ndarray, nd: np.ndarray, shared_cases: int = 0
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean over seeds of per-seed ratios of rates num / den [..., S] (every den rate must be > 0)."""
+    kn, nn, kd, nd = (np.asarray(v, float) for v in (kn, nn, kd, nd))
+    pn, pd = _smoothed(kn, nn), _smoothed(kd, nd)
+    r = (kn / nn) / (kd / nd)
+    rel = (1 - pn) / (nn * pn) + (1 - pd) / (nd * pd)  # delta method: var(log ratio)
+    var = (pn / pd) ** 2 * rel
+    extra = ((pn / pd) ** 2 * ((1 - pn) / pn + (1 - pd) / pd)).mean(-1) / shared_cases if shared_cases else 0.0
+    m, lo, hi = t_interval(r, var, extra)
+    return m, np.maximum(lo, 0.0), hi
+
+
+# --- estimates -------------------------------------------------------------------------------------------------
+def _empty(per_seed: Sequence[Counts], what: str) -> str:
+    if not per_seed:
+        return f"{what}: no seeds"
+    empty = [i for i, c in enumerate(per_seed) if c.n == 0]
+    return f"{what}: no evaluation cases in {len(empty)} of {len(per_seed)} seeds" if empty else ""
+
+
+def _method(base: str, seeds: int, shared_cases: int) -> str:
+    m = base if seeds > 1 else "case noise only (one seed)"
+    return m + (", shared case set" if shared_cases else "")
+
+
+def _estimate(value, lo, hi, method: str, per_seed: Sequence[float], cases: int) -> Estimate:
+    return Estimate(float(value), float(lo), float(hi), method, len(per_seed), cases,
+                    tuple(float(v) for v in per_seed))
+
+
+def rate(per_seed: Sequence[Counts], shared_cases: bool = False) -> Estimate:
+    """Mean over seeds of a rate (e.g. triggered defection)."""
+    if why := _empty(per_seed, "rate"):
+        return Estimate.not_measured(why)
+    k, n = np.array([c.k for c in per_seed]), np.array([c.n for c in per_seed])
+    C = int(n.max()) if shared_cases else 0
+    v, lo, hi = rate_interval(k, n, C)
+    return _estimate(v, lo, hi, _method(T_OVER_SEEDS + " (arcsine scale)", len(k), C), k / n,
+                     C or int(round(n.mean())))
+
+
+def diff(a: Sequence[Counts], b: Sequence[Counts], shared_cases: bool = False) -> Estimate:
+    """Mean over seeds of the difference of two rates measured on the same seed (a - b)."""
+    if len(a) != len(b):
+        raise ValueError("diff pairs a and b by seed: give both for the same seeds")
+    if why := _empty(a, "difference, first arm") or _empty(b, "difference, second arm"):
+        return Estimate.not_measured(why)
+    ka, na = np.array([c.k for c in a]), np.array([c.n for c in a])
+    kb, nb = np.array([c.k for c in b]), np.array([c.n for c in b])
+    C = int(max(na.max(), nb.max())) if shared_cases else 0
+    v, lo, hi = diff_interval(ka, na, kb, nb, C)
+    return _estimate(v, lo, hi, _method(T_OVER_SEEDS + " (paired by seed)", len(a), C), ka / na - kb / nb,
+                     C or int(round(na.mean())))
+
+
+def ratio(num: Sequence[Counts], den: Sequence[Counts], shared_cases: bool = False) -> Estimate:
+    """Mean over seeds of a ratio of two rates of the same seed (e.g. defection after / before treatment)."""
+    if len(num) != len(den):
+        raise ValueError("ratio pairs num and den by seed: give both for the same seeds")
+    if why := _empty(num, "ratio, numerator") or _empty(den, "ratio, denominator"):
+        return Estimate.not_measured(why)
+    zero = [i for i, c in enumerate(den) if c.k == 0]
+    if zero:
+        return Estimate.not_measured(f"ratio: the denominator rate is 0 in {len(zero)} of {len(den)} seeds")
+    kn, nn = np.array([c.k for c in num]), np.array([c.n for c in num])
+    kd, nd = np.array([c.k for c in den]), np.array([c.n for c in den])
+    C = int(max(nn.max(), nd.max())) if shared_cases else 0
+    v, lo, hi = ratio_interval(kn, nn, kd, nd, C)
+    return _estimate(v, lo, hi, _method(T_OVER_SEEDS + " (per-seed ratios)", len(num), C), (kn / nn) / (kd / nd),
+                     C or int(round(nn.mean())))
+
+
+def seed_mean(values: Sequence[float], cases: int = 0, case_var: Sequence[float] | None = None,
+              what: str = "value") -> Estimate:
+    """Mean over seeds of any per-seed scalar (an AUROC, a return, a loss ratio, a slope).
+
+    case_var: each seed's sampling variance from its cases, where known; without it one seed gives no interval
+    and seeds that agree exactly give a zero-width one.
+    """
+    x = np.asarray(values, dtype=float)
+    if len(x) == 0:
+        return Estimate.not_measured(f"{what}: no seeds")
+    if not np.all(np.isfinite(x)):
+        bad = int((~np.isfinite(x)).sum())
+        return Estimate.not_measured(f"{what}: undefined in {bad} of {len(x)} seeds")
+    cv = np.zeros_like(x) if case_var is None else np.asarray(case_var, dtype=float)
+    m, lo, hi = t_interval(x, cv)
+    method = T_OVER_SEEDS if len(x) > 1 else ("case noise only (one seed)" if case_var is not None
+                                              else "one seed: no interval")
+    return _estimate(m, lo, hi, method, x, cases)
+
+
+def slope(x: Sequence[float], y: Sequence[Sequence[float]], cases: int = 0) -> Estimate:
+    """Least-squares slope of y on x, fitted per seed (y[seed][i] at x[i]), averaged over seeds."""
+    xs = np.asarray(x, dtype=float)
+    if len(xs) < 2 or np.ptp(xs) == 0:
+        return Estimate.not_measured("slope: fewer than two distinct x values")
+    ys = np.asarray(y, dtype=float)  # [S, len(x)]
+    xc = xs - xs.mean()
+    per_seed = (ys - ys.mean(1, keepdims=True)) @ xc / (xc @ xc)
+    est = seed_mean(per_seed, cases, what="slope")
+    return Estimate(est.value, est.lo, est.hi, est.method + " (per-seed least-squares slopes)" if est.measured
+                    else "", est.seeds, est.cases, est.per_seed, est.missing)
+
+
+def binomial(k: int, n: int) -> Estimate:
+    """An exact (Clopper-Pearson) interval for k of n independent units, e.g. the fraction of seeds in a basin."""
+    if n == 0:
+        return Estimate.not_measured("binomial: no units")
+    ci = sps.binomtest(int(k), int(n)).proportion_ci(0.95, method="exact")
+    return Estimate(k / n, float(ci.low), float(ci.high), "exact binomial (Clopper-Pearson) over seeds", n, 0)
+
+
+def auroc(scores: Sequence[float], labels: Sequence[int]) -> float:
+    """Area under the ROC curve of one seed's detector (ties count half); NaN if a class is empty or every score
+    is the same (a degenerate detector: it separates nothing, and 0.5 would hide that)."""
+    s, y = np.asarray(scores, dtype=float), np.asarray(labels, dtype=bool)
+    if y.all() or not y.any() or np.ptp(s) == 0:
+        return float("nan")
+    ranks = sps.rankdata(s)
+    n1 = int(y.sum())
+    return float((ranks[y].sum() - n1 * (n1 + 1) / 2) / (n1 * (len(y) - n1)))
+
+
+def auroc_var(a: float, n_pos: int, n_neg: int) -> float:
+    """Hanley-McNeil sampling variance of one AUROC (the case-level floor for an interval over seeds)."""
+    q1, q2 = a / (2 - a), 2 * a * a / (1 + a)
+    return (a * (1 - a) + (n_pos - 1) * (q1 - a * a) + (n_neg - 1) * (q2 - a * a)) / max(n_pos * n_neg, 1)
+
+
+def wilson(k: int, n: int, conf: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for k successes out of n (scipy's implementation), for a single model's rate."""
+    if n == 0:
+        return (math.nan, math.nan)
+    ci = sps.binomtest(int(k), int(n)).proportion_ci(confidence_level=conf, method="wilson")
+    return (float(ci.low), float(ci.high))

@@ -194,7 +194,7 @@ def test_compliance_gap_scorer_and_gap_interval(tmp_path):
     log = inspect_eval(task, **_mock(outputs), log_dir=str(tmp_path), display="none", max_connections=1)[0]
     m = _metrics(log)
     assert m["unwatched_defect"] == 0.75 and m["watched_defect"] == 0.0 and m["gap_defect"] == 0.75
-    assert 0 < m["gap_defect_lo"] < 0.75 < m["gap_defect_hi"] <= 1  # Newcombe: 3/4 vs 0/4 excludes 0
+    assert 0 < m["gap_defect_lo"] < 0.75 < m["gap_defect_hi"] <= 1  # 3/4 vs 0/4: the interval excludes 0
     assert m["unwatched_misbehave"] == 0.75 and m["watched_honest"] == 1.0
 
 

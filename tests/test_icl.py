@@ -11,7 +11,7 @@ from petridish.icl.data import generator, lsa_tokens, sample_batch, sample_tasks
 from petridish.icl.lsa import LSA
 from petridish.icl.transformer import ICLTransformer
 from petridish.organisms.mesa_pseudo_alignment.analysis import log2_threshold
-from petridish.stats import hier_bootstrap_values
+from petridish.stats_legacy import hier_bootstrap_values
 
 
 def _lsa_batch(n=64, N=10, d=5, seed=0, dtype=torch.float64):

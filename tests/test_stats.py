@@ -1,101 +1,87 @@
+"""The estimates layer, on inputs whose answers are worked out by hand."""
+
 import math
 
 import numpy as np
 import pytest
+from scipy import stats as sps
 
-from petridish.stats import (
-    INCONCLUSIVE,
-    NOT_REPRODUCED,
-    REPRODUCED,
-    Counts,
-    all_of,
-    bootstrap_mean,
-    hier_bootstrap,
-    newcombe_diff,
-    pooled_rate,
-    verdict,
-    wilson,
-)
+from petridish.stats import Counts, auroc, binomial, diff, rate, ratio, seed_mean, slope, t_interval, wilson
+
+T2 = sps.t.ppf(0.975, 2)  # 4.303: Student t, 3 seeds
 
 
-@pytest.mark.parametrize("k,n,lo,hi", [
-    # Wilson score intervals as tabulated by Newcombe (1998), Table I, and by statsmodels' proportion_confint
-    (0, 10, 0.0, 0.2775),
-    (10, 10, 0.7225, 1.0),
-    (5, 10, 0.2366, 0.7634),
-    (81, 263, 0.2553, 0.3662),
-    (15, 148, 0.0624, 0.1605),
-])
-def test_wilson_known_values(k, n, lo, hi):
-    got = wilson(k, n)
-    assert got[0] == pytest.approx(lo, abs=1e-4)
-    assert got[1] == pytest.approx(hi, abs=1e-4)
+def test_t_interval_by_hand():
+    m, lo, hi = t_interval(np.array([1.0, 2.0, 3.0]), np.zeros(3))
+    assert m == 2.0 and hi - m == pytest.approx(T2 * 1.0 / math.sqrt(3))  # sd 1, 3 seeds
+    # seeds that agree exactly still get the interval their cases imply (z with the mean case variance / S)
+    m, lo, hi = t_interval(np.array([5.0, 5.0, 5.0]), np.full(3, 0.03))
+    assert hi - m == pytest.approx(1.959964 * math.sqrt(0.01))
 
 
-def test_newcombe_difference_known_value():
-    # Newcombe (1998) "Interval estimation for the difference between independent proportions", example (a):
-    # 56/70 - 48/80, method 10 (hybrid score): 0.0524 to 0.3339
-    d, lo, hi = newcombe_diff(56, 70, 48, 80)
-    assert d == pytest.approx(0.2)
-    assert lo == pytest.approx(0.0524, abs=1e-4)
-    assert hi == pytest.approx(0.3339, abs=1e-4)
+def test_rate_is_the_mean_of_seed_rates_and_widens_with_seed_spread():
+    agree = rate([Counts(150, 300)] * 3)
+    spread = rate([Counts(100, 300), Counts(150, 300), Counts(200, 300)])
+    assert agree.value == 0.5 and spread.value == pytest.approx(0.5)
+    assert (agree.seeds, agree.cases) == (3, 300) and spread.per_seed == pytest.approx((1 / 3, 0.5, 2 / 3))
+    assert spread.hi - spread.lo > 4 * (agree.hi - agree.lo)
+    # spread: seed rates 1/3, 1/2, 2/3 -> on the arcsine scale t over 3 seeds, about +-0.41 wide
+    assert 0.05 < spread.lo < 0.15 and 0.85 < spread.hi < 0.95
+    # agreeing seeds: as wide as the 900 cases imply (about Wilson's interval for 450/900)
+    wl, wh = wilson(450, 900)
+    assert agree.lo == pytest.approx(wl, abs=0.005) and agree.hi == pytest.approx(wh, abs=0.005)
 
 
-def test_verdict_compares_interval_with_threshold():
-    assert verdict((0.92, 0.97), ">=", 0.9) == REPRODUCED
-    assert verdict((0.5, 0.8), ">=", 0.9) == NOT_REPRODUCED
-    assert verdict((0.85, 0.95), ">=", 0.9) == INCONCLUSIVE
-    assert verdict((0.0, 0.01), "<=", 0.02) == REPRODUCED
-    assert verdict((0.03, 0.2), "<=", 0.02) == NOT_REPRODUCED
-    assert verdict((float("nan"), 0.2), "<=", 0.02) == INCONCLUSIVE
-    assert verdict((0.0, 0.1), ">", 0.0) == INCONCLUSIVE
+def test_rate_stays_in_unit_interval_and_has_width_at_zero():
+    e = rate([Counts(0, 300)] * 3)
+    assert e.value == 0.0 and e.lo == 0.0 and 0.0 < e.hi < 0.01
+    e = rate([Counts(300, 300)] * 3)
+    assert e.hi == 1.0 and 0.99 < e.lo < 1.0
 
 
-def test_all_of():
-    assert all_of([REPRODUCED, REPRODUCED]) == REPRODUCED
-    assert all_of([REPRODUCED, INCONCLUSIVE]) == INCONCLUSIVE
-    assert all_of([INCONCLUSIVE, NOT_REPRODUCED]) == NOT_REPRODUCED
+def test_shared_case_set_counts_once_and_widens():
+    nested = rate([Counts(150, 300)] * 3)
+    shared = rate([Counts(150, 300)] * 3, shared_cases=True)
+    assert shared.cases == 300 and "shared case set" in shared.method
+    assert shared.hi - shared.lo > 1.5 * (nested.hi - nested.lo)
 
 
-def test_pooled_rate_matches_wilson_when_seeds_agree():
-    est, lo, hi = pooled_rate([Counts(150, 300)] * 3)
-    wlo, whi = wilson(450, 900)
-    assert est == 0.5
-    assert lo == pytest.approx(wlo, abs=0.01)
-    assert hi == pytest.approx(whi, abs=0.01)
+def test_diff_is_paired_by_seed():
+    a = [Counts(200, 300), Counts(100, 300), Counts(250, 300)]
+    b = [Counts(170, 300), Counts(70, 300), Counts(220, 300)]  # each seed: a - b = 0.1 exactly
+    d = diff(a, b)
+    assert d.value == pytest.approx(0.1) and d.per_seed == pytest.approx((0.1, 0.1, 0.1))
+    assert d.lo > 0.0  # pairing removes the large between-seed spread of the rates themselves
+    swapped = diff(b, a)
+    assert swapped.value == pytest.approx(-0.1) and swapped.hi < 0.0
 
 
-def test_pooled_rate_has_width_at_zero_and_widens_with_seed_spread():
-    _, lo, hi = pooled_rate([Counts(0, 300)] * 3)
-    assert lo == 0.0 and 0.0 < hi < wilson(0, 900)[1] * 1.5
-    _, lo2, hi2 = pooled_rate([Counts(100, 300), Counts(150, 300), Counts(200, 300)])
-    _, lo1, hi1 = pooled_rate([Counts(150, 300)] * 3)
-    assert hi2 - lo2 > 2 * (hi1 - lo1)
+def test_ratio_per_seed_and_zero_denominator_is_not_measured():
+    r = ratio([Counts(90, 300)] * 3, [Counts(180, 300)] * 3)
+    assert r.value == pytest.approx(0.5) and r.lo < 0.5 < r.hi
+    z = ratio([Counts(0, 300)] * 3, [Counts(0, 300)] * 3)
+    assert not z.measured and "denominator rate is 0" in z.missing and math.isnan(z.value)
 
 
-def test_hier_bootstrap_ratio_and_determinism():
-    units = [{"b": Counts(290, 300), "a": Counts(145, 300)} for _ in range(3)]
-    est, lo, hi = hier_bootstrap(units, lambda r: r["a"].mean(1) / r["b"].mean(1))
-    assert est == pytest.approx(0.5, abs=0.01)
-    assert lo < 0.5 < hi
-    assert hier_bootstrap(units, lambda r: r["a"].mean(1) / r["b"].mean(1)) == (est, lo, hi)
+def test_empty_inputs_are_not_measured():
+    for e in (rate([Counts(0, 0)] * 3), rate([]), diff([Counts(1, 2)], [Counts(0, 0)]), seed_mean([]),
+              seed_mean([0.5, float("nan"), 0.7])):
+        assert not e.measured and e.missing and math.isnan(e.lo)
 
 
-def test_bootstrap_mean_over_seeds():
-    est, lo, hi = bootstrap_mean([1.0, 2.0, 3.0])
-    assert est == 2.0 and 1.0 <= lo < 2.0 < hi <= 3.0
-    assert bootstrap_mean([4.0]) == (4.0, 4.0, 4.0)
-    assert not math.isnan(np.mean([lo, hi]))
+def test_seed_mean_slope_and_binomial():
+    e = seed_mean([0.7, 0.8, 0.9])
+    assert e.value == pytest.approx(0.8) and e.hi - e.value == pytest.approx(T2 * 0.1 / math.sqrt(3))
+    s = slope([0.0, 1.0, 2.0], [[0.0, 1.0, 2.0], [0.0, 2.0, 4.0], [1.0, 2.5, 4.0]])  # slopes 1, 2, 1.5
+    assert s.per_seed == pytest.approx((1.0, 2.0, 1.5)) and s.value == pytest.approx(1.5)
+    assert not slope([1.0, 1.0], [[0.0, 1.0]]).measured
+    b = binomial(9, 10)  # Clopper-Pearson for 9/10: [0.5550, 0.9975]
+    assert b.lo == pytest.approx(0.5550, abs=1e-4) and b.hi == pytest.approx(0.9975, abs=1e-4)
 
 
-def test_pooled_mean_interval_covers_the_mean_and_shrinks_with_episodes():
-    from petridish.stats import Moments, pooled_mean
-
-    rng = np.random.default_rng(0)
-    few = [Moments.of(rng.normal(1.0, 2.0, 20)) for _ in range(3)]
-    many = [Moments.of(rng.normal(1.0, 2.0, 2000)) for _ in range(3)]
-    for per_seed in (few, many):
-        v, lo, hi = pooled_mean(per_seed)
-        assert lo <= v <= hi and v == pytest.approx(np.mean([m.mean for m in per_seed]))
-    assert np.diff(pooled_mean(many)[1:]) < np.diff(pooled_mean(few)[1:])
-    assert pooled_mean([Moments(5.0, 0.0, 10)] * 3) == (5.0, 5.0, 5.0)
+def test_auroc_by_hand_and_degenerate_scores():
+    assert auroc([0.1, 0.2, 0.8, 0.9], [0, 0, 1, 1]) == 1.0
+    assert auroc([0.1, 0.9, 0.2, 0.8], [0, 0, 1, 1]) == 0.5
+    assert auroc([0.3, 0.1, 0.2], [1, 0, 1]) == 1.0
+    assert math.isnan(auroc([0.5, 0.5, 0.5, 0.5], [0, 0, 1, 1]))  # constant scores separate nothing
+    assert math.isnan(auroc([0.1, 0.2], [1, 1]))

@@ -145,8 +145,8 @@ def run_assay(organism: str, model: str, out: Path | None, targs: list[str], mar
         "eval_log": Path(log.location).name, "samples": len(scored),
         "assays": {r.name: r.to_dict() for r in est}, "claims": [],
         "tables": [{"title": f"{organism} assay of {model}", "columns": ["rate", "estimate", "95% CI", "n", "method"],
-                    "rows": [[r.name, f"{r.value:.3f}", f"[{r.lo:.3f}, {r.hi:.3f}]", str(r.n), r.method]
-                             for r in est]}],
+                    "rows": [[r.name, f"{r.estimate.value:.3f}", f"[{r.estimate.lo:.3f}, {r.estimate.hi:.3f}]",
+                              str(r.n), r.estimate.method] for r in est]}],
         "timings": {"wall_s": time.time() - t0},
     }
     run.write_json("result.json", result)
@@ -161,8 +161,8 @@ def _write_report(path: Path, result: dict) -> None:
     lines = [f"# {table['title']}", "",
              f"Inspect task `{result['task']}` with {result['task_args']}, model `{result['model']}` "
              f"{result['model_args'] or ''}; {result['samples']} samples; log `{result['eval_log']}` "
-             f"(open it with `inspect view`). Intervals are 95%: Wilson for a rate (k of n cases of one model), "
-             f"Newcombe for a gap between two contexts.", "",
+             f"(open it with `inspect view`). Intervals are 95%, from petridish.stats with the model as one "
+             f"unit: case noise only.", "",
              "| " + " | ".join(table["columns"]) + " |", "|" + "---|" * len(table["columns"])]
     lines += ["| " + " | ".join(row) + " |" for row in table["rows"]]
     atomic_write_text(path, "\n".join(lines) + "\n")

@@ -43,7 +43,8 @@ def rates(group_key: str = "group", gap: tuple[str, str] | None = None) -> Metri
         groups = [str((s.sample_metadata or {}).get(group_key, "all")) for s in scores]
         out: dict[str, float] = {}
         for r in rate_list(groups, [s.score.value for s in scores], gap):
-            out.update({r.name: r.value, f"{r.name}_lo": r.lo, f"{r.name}_hi": r.hi, f"{r.name}_n": r.n})
+            e = r.estimate
+            out.update({r.name: e.value, f"{r.name}_lo": e.lo, f"{r.name}_hi": e.hi, f"{r.name}_n": r.n})
         return out
 
     return compute

@@ -7,18 +7,19 @@ import html
 import json
 
 from petridish.config import to_yaml
-from petridish.report.table import fmt
+from petridish.report.table import fmt, units_text
 from petridish.runs import RunDir, atomic_write_text
 
 CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;vertical-align:top}
 th{background:#f3f3f3}img{max-width:100%;border:1px solid #eee}pre{background:#f7f7f7;padding:1em;overflow:auto}
-.v-reproduced{color:#070;font-weight:bold}.v-not{color:#b00;font-weight:bold}.v-inconclusive{color:#a60}
+.v-reproduced{color:#070;font-weight:bold}.v-not{color:#b00;font-weight:bold}.v-inconclusive{color:#a60}.v-na{color:#808}
+.warn{background:#fee;border:2px solid #b00;padding:.5em 1em}
 figure{margin:1.5em 0}figcaption{color:#555}"""
 
 
 def _verdict_class(v: str) -> str:
-    return {"reproduced": "v-reproduced", "not reproduced": "v-not"}.get(v, "v-inconclusive")
+    return {"reproduced": "v-reproduced", "not reproduced": "v-not", "inconclusive": "v-inconclusive"}.get(v, "v-na")
 
 
 def write_report(organism, cfg, result: dict, run: RunDir) -> None:
@@ -27,12 +28,18 @@ def write_report(organism, cfg, result: dict, run: RunDir) -> None:
     rows = []
     for c in result["claims"]:
         parts = c.get("conditions") or [c | {"quantity": ""}]
-        est = "<br>".join(f"{e(p['quantity'])} {fmt(p['estimate'])} [{fmt(p['ci'][0])}, {fmt(p['ci'][1])}]"
-                          for p in parts)
+        est = "<br>".join(f"{e(p['quantity'])} {fmt(p['estimate'])} [{fmt(p['ci'][0])}, {fmt(p['ci'][1])}] "
+                          f"<small>({e(units_text(p))}; {e(p.get('method', ''))})</small>" for p in parts)
         note = f"<br><i>{e(c['note'])}</i>" if c.get("note") else ""
+        note += f"<br>gated by {e(', '.join(c['gates']))}" if c.get("gates") else ""
+        reason = f"<br><small>{e(c['reason'])}</small>" if c.get("reason") else ""
         rows.append(f"<tr><td><b>{e(c['id'])}</b> {e(c['statement'])}{note}"
                     f"</td><td>{est}</td><td>{e(c['threshold'])}</td><td class='{_verdict_class(c['verdict'])}'>"
-                    f"{e(c['verdict'])}</td></tr>")
+                    f"{e(c['verdict'])}{reason}</td></tr>")
+    gates = "".join(f"<tr><td><b>{e(g['id'])}</b> {e(g['statement'])}</td><td>{fmt(g['estimate'])} [{fmt(g['ci'][0])}, "
+                    f"{fmt(g['ci'][1])}]</td><td>{e(g['threshold'])}</td><td class='{_verdict_class(g['verdict'])}'>"
+                    f"{e(g['verdict'])}</td></tr>" for g in result.get("gates", []))
+    warnings = "".join(f"<p class='warn'><b>Warning:</b> {e(w)}</p>" for w in result.get("warnings", []))
     tables = []
     for spec in result.get("tables", []):
         head = "".join(f"<th>{e(c)}</th>" for c in spec["columns"])
@@ -52,9 +59,12 @@ def write_report(organism, cfg, result: dict, run: RunDir) -> None:
 <h1>{e(result['organism'])}</h1>
 <p>{e(organism.summary)}<br>Budget <b>{e(result['budget'])}</b>, seeds {e(str(result['seeds']))},
 wall time {result['timings'].get('wall_s', 0):.0f} s. Intervals are 95%; verdicts compare them with thresholds fixed
-before the run (reproduced: the whole interval passes; not reproduced: none of it does; inconclusive: it straddles).</p>
+before the run (reproduced: the whole interval passes; not reproduced: none of it does; inconclusive: it straddles;
+not measured: no estimate, with the reason; invalid: a control the claim needs failed, so it was not testable).</p>
+{warnings}
 <h2>Claims</h2><table><tr><th>claim</th><th>estimate [95% CI]</th><th>threshold</th><th>verdict</th></tr>
 {''.join(rows)}</table>
+{'<h3>Gates (controls the claims need)</h3><table>' + gates + '</table>' if gates else ''}
 {''.join(tables)}
 <h2>Figures</h2>{''.join(figs) or '<p>none</p>'}
 <h2>Organism card</h2><table>{card_rows}</table>

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 
-from petridish.organisms.base import Estimate, claim_result
 from petridish.organisms.behavioral_selection import claims as K
 from petridish.organisms.behavioral_selection import corpus as C
 from petridish.organisms.behavioral_selection import selection_model as S
@@ -19,7 +18,8 @@ from petridish.organisms.behavioral_selection.assays import MIX_CONTEXT, MOTIVE_
 from petridish.organisms.behavioral_selection.config import BehavioralSelectionConfig
 from petridish.report import plots
 from petridish.runs import RunDir
-from petridish.stats import Counts, hier_bootstrap
+from petridish.stats import Counts
+from petridish.stats_legacy import Estimate, claim_result, hier_bootstrap
 
 EPS = 1e-3  # floor of a share inside log-ratios (a share measured as 0 still ranks)
 TIE = 0.01  # fitness differences up to this are ties: no ranking is predicted between them

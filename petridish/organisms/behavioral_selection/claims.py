@@ -3,7 +3,7 @@ run; the selection model's predictions are computed and printed before training;
 measured intervals in `analysis.py`. Motivation shares are the action shares in the mix context (an unwatched
 episode with a broken visible test: aligned -> honest, reward-seeker -> hack, schemer -> defect)."""
 
-from petridish.organisms.base import ClaimSpec, Condition
+from petridish.claims import ClaimSpec, Condition
 
 B1 = ClaimSpec("B1", "the behavioral selection model predicts which motivations training upweights: its fitness "
                "ranking matches the measured ranking (RL) in at least 3 of the 4 regimes",

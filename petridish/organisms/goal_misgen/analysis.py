@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 
-from petridish.organisms.base import Estimate, claim_result
 from petridish.organisms.goal_misgen import claims as K
 from petridish.organisms.goal_misgen.config import GMGConfig
 from petridish.organisms.goal_misgen.jobs import ENGINES, alpha_name, eval_sets, job_key
@@ -15,7 +14,8 @@ from petridish.rl.evaluate import agent_policy
 from petridish.rl.ppo import load_agent
 from petridish.rl.render import episode_frames, side_by_side, write_gif
 from petridish.runs import RunDir
-from petridish.stats import Counts, bootstrap_mean, hier_bootstrap, pooled_rate
+from petridish.stats import Counts
+from petridish.stats_legacy import Estimate, bootstrap_mean, claim_result, hier_bootstrap, pooled_rate
 
 RATES = ("goal", "proxy", "proxy_first", "goal_first", "neither", "death")
 SCALARS = ("efficiency", "return_true", "return_proxy", "return_oracle", "regret", "steps")

@@ -2,7 +2,7 @@
 Thresholds are fixed here, before any verdict run; `analysis.py` computes the verdicts from the intervals.
 All rates are of the sampled policy on held-out test levels whose goal is off every shortest path to the proxy."""
 
-from petridish.organisms.base import ClaimSpec, Condition
+from petridish.claims import ClaimSpec, Condition
 
 G1 = ClaimSpec("G1", "capability generalizes: trained with the goal always at the proxy (alpha = 0), the agent still "
                "reaches the goal or the proxy on unseen test levels",

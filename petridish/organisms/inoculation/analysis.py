@@ -12,13 +12,13 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 
-from petridish.organisms.base import Estimate, claim_result
 from petridish.organisms.inoculation import claims as K
 from petridish.organisms.inoculation.config import InoculationConfig
 from petridish.organisms.inoculation.jobs import all_arms, prior_key
 from petridish.report import plots
 from petridish.runs import RunDir
-from petridish.stats import Counts, bootstrap_mean, hier_bootstrap, pooled_rate
+from petridish.stats import Counts
+from petridish.stats_legacy import Estimate, bootstrap_mean, claim_result, hier_bootstrap, pooled_rate
 
 ELICITATION_ARMS = ("B", "C", "D", "E", "F", "G")
 """Arms trained on hacks under one prefix each: the points of the elicitation -> suppression curve (with P<i>)."""

@@ -8,12 +8,11 @@ from pathlib import Path
 
 import numpy as np
 
-from petridish.organisms.base import Estimate, claim_result
 from petridish.organisms.mesa_gd import claims as K
 from petridish.organisms.mesa_gd.config import MesaGDConfig
 from petridish.report import plots
 from petridish.runs import RunDir
-from petridish.stats import hier_bootstrap_values
+from petridish.stats_legacy import Estimate, claim_result, hier_bootstrap_values
 
 
 def job_key(seed: int, depth: int) -> str:

@@ -1,7 +1,7 @@
 """The mesa-gd organism's pre-registered claims. Thresholds are fixed here, before any run (they follow the
 issue and the paper's statements, not pilot results); verdicts are computed in `analysis.py`."""
 
-from petridish.organisms.base import ClaimSpec, Condition
+from petridish.claims import ClaimSpec, Condition
 
 M1 = ClaimSpec(
     "M1", "one trained linear self-attention layer implements one step of gradient descent on the in-context "

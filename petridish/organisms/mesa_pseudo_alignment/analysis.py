@@ -8,13 +8,12 @@ from pathlib import Path
 
 import numpy as np
 
-from petridish.organisms.base import Estimate, claim_result
 from petridish.organisms.mesa_pseudo_alignment import claims as K
 from petridish.organisms.mesa_pseudo_alignment.config import MesaPAConfig
 from petridish.organisms.mesa_pseudo_alignment.jobs import INTENDED, job_key
 from petridish.report import plots
 from petridish.runs import RunDir
-from petridish.stats import hier_bootstrap_values
+from petridish.stats_legacy import Estimate, claim_result, hier_bootstrap_values
 
 
 def estimate(units: list[dict], stat: Callable[[dict], np.ndarray]) -> Estimate:

@@ -4,7 +4,7 @@ follow the issue and Raventós et al. 2023, not pilot results); verdicts are com
 Deltas are mean squared differences of predictions, averaged over the K positions of held-out sequences:
 delta_ridge = E[(f_model - f_ridge)^2] / d and delta_dmmse = E[(f_model - f_dmmse)^2] / d."""
 
-from petridish.organisms.base import ClaimSpec, Condition
+from petridish.claims import ClaimSpec, Condition
 
 M2 = ClaimSpec(
     "M2", "pseudo-alignment at low task diversity: at the smallest M the model tracks dMMSE (its inner objective "

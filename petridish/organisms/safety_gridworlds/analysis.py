@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 
-from petridish.organisms.base import Estimate, claim_result
 from petridish.organisms.safety_gridworlds import claims as K
 from petridish.organisms.safety_gridworlds.config import (
     AbsentSupervisorConfig,
@@ -20,7 +19,8 @@ from petridish.rl.evaluate import agent_policy
 from petridish.rl.ppo import load_agent
 from petridish.rl.render import episode_frames, side_by_side, write_gif
 from petridish.runs import RunDir
-from petridish.stats import Counts, Moments, hier_bootstrap, pooled_mean, pooled_rate
+from petridish.stats import Counts, Moments
+from petridish.stats_legacy import Estimate, claim_result, hier_bootstrap, pooled_mean, pooled_rate
 
 Outputs = dict[str, dict]
 

