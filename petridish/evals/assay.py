@@ -130,7 +130,8 @@ def run_assay(organism: str, model: str, out: Path | None, targs: list[str], mar
     run.write_json("env.json", environment([seed], 0, 1))
     (run.path / "config.yaml").write_text(yaml.safe_dump(setup, sort_keys=False))
     t0 = time.time()
-    log = inspect_eval(task, model=lm, log_dir=str(run.path), display="none", seed=seed, limit=limit)[0]
+    log = inspect_eval(task, model=lm, log_dir=str(run.path), display="none", seed=seed, limit=limit,
+                       log_realtime=False)[0]  # no live viewer to feed: skip the per-event sample buffer
     if log.status != "success":
         msg = log.error.message.splitlines()[0] if log.error else log.status
         raise UserError(f"the Inspect eval did not finish ({msg}); see {log.location}")

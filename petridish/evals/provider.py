@@ -3,7 +3,8 @@
 Inspect calls `generate` once per sample, concurrently. Requests are collected into batches (those that arrive
 while a batch is generating form the next one) and run through the substrate's batched KV-cache sampler on a
 worker thread, so throughput is close to petridish's own assays. Model args (`-M key=value`): job (a
-checkpoint key under checkpoints/, e.g. s1000/backdoor-none), device (auto | cpu | cuda), batch_size.
+checkpoint key under checkpoints/, e.g. s1000/backdoor-none), device (auto | cpu | cuda), batch_size (prompts
+generated at once, default 256).
 Nothing here needs the network: token counts come from the organism's own tokenizer.
 """
 
@@ -39,10 +40,12 @@ class _Request:
 
 @dataclass
 class Batcher:
-    """Collects concurrent generation requests and runs them as batches, one batch at a time."""
+    """Collects concurrent generation requests and runs them together, one collection at a time, through the
+    substrate's sampler (which generates `batch_size` prompts at once, similar lengths together)."""
 
     lm: LM
     batch_size: int
+    max_pending: int = 1024  # requests taken in one collection (Inspect's samples in flight)
     pending: list[_Request] = field(default_factory=list)
     worker: asyncio.Task | None = None
 
@@ -57,9 +60,12 @@ class Batcher:
 
     async def _drain(self) -> None:
         while self.pending:
-            await asyncio.sleep(0.005)  # let the samples started together queue their requests
+            seen = 0  # wait while requests keep arriving (Inspect starts samples one by one)
+            while seen != len(self.pending) < self.max_pending:
+                seen = len(self.pending)
+                await asyncio.sleep(0.02)
             key = self.pending[0].key
-            batch = [r for r in self.pending if r.key == key][: self.batch_size]
+            batch = [r for r in self.pending if r.key == key][: self.max_pending]
             taken = {id(r) for r in batch}
             self.pending = [r for r in self.pending if id(r) not in taken]
             max_new, temperature, seed = key
@@ -77,13 +83,18 @@ class Batcher:
 class PetridishAPI(ModelAPI):
     def __init__(self, model_name: str, base_url: str | None = None, api_key: str | None = None,
                  config: GenerateConfig | None = None, **model_args: Any):
-        super().__init__(model_name=model_name, base_url=base_url, api_key=api_key, config=config or GenerateConfig())
+        config = config or GenerateConfig()
+        super().__init__(model_name=model_name, base_url=base_url, api_key=api_key, config=config)
         unknown = set(model_args) - {"job", "device", "batch_size"}
         if unknown:
             raise ValueError(f"petridish model: unknown model args {sorted(unknown)}; use job, device, batch_size")
         self.grown = locate(model_name, model_args.get("job"))
         self.lm = load_lm(self.grown, str(model_args.get("device", "auto")))
         self.batcher = Batcher(self.lm, int(model_args.get("batch_size", 256)))
+        if config.max_connections is None:  # the Model's own config (get_model passes the same object)
+            # every sample in flight from the start: Inspect's default adaptive concurrency starts small and
+            # ramps up, as suits a rate-limited API, which here would only make small batches
+            config.max_connections = self.batcher.max_pending
 
     async def generate(self, input: list[ChatMessage], tools: list[ToolInfo], tool_choice: ToolChoice,
                        config: GenerateConfig) -> ModelOutput:
@@ -108,8 +119,8 @@ class PetridishAPI(ModelAPI):
         return DEFAULT_MAX_TOKENS
 
     def max_connections(self) -> int:
-        """Samples in flight at once: what a batch can hold."""
-        return self.batcher.batch_size
+        """Samples in flight at once: what one collection of requests takes."""
+        return self.batcher.max_pending
 
     def canonical_name(self) -> str:
         return f"{self.grown.organism}:{self.grown.job}"
