@@ -150,9 +150,10 @@ def selection(tmp_path_factory):
 @pytest.mark.parametrize("task,organism", [("reward_hacking", "inoculation"), ("compliance_gap", "selection")])
 def test_program_tasks_on_grown_smoke_organisms(task, organism, request, tmp_path):
     run = request.getfixturevalue(organism)
-    log = inspect_eval(f"petridish/{task}", model=f"petridish/{run}", task_args={"n": 8}, log_dir=str(tmp_path),
-                       display="none")[0]
-    m = _metrics(log)
+    log, again = (inspect_eval(f"petridish/{task}", model=f"petridish/{run}", task_args={"n": 8},
+                               log_dir=str(tmp_path), display="none")[0] for _ in range(2))
+    m = _metrics(log)  # sampled at temperature 1: the same seed gives the same programs
+    assert [s.output.completion for s in log.samples] == [s.output.completion for s in again.samples]
     groups = ("all",) if task == "reward_hacking" else ("unwatched", "watched")
     for g in groups:  # every sample gets exactly one outcome
         outcomes = ("correct", "hack", "wrong", "malformed") if task == "reward_hacking" else \
