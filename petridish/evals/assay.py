@@ -100,6 +100,7 @@ def run_assay(organism: str, model: str, out: Path | None, targs: list[str], mar
               limit: int | None = None) -> Path:
     """Run the organism's Inspect task on the model; return the run folder written."""
     from inspect_ai import eval as inspect_eval
+    from inspect_ai._util.error import PrerequisiteError
     from inspect_ai.log import read_eval_log
     from inspect_ai.model import get_model
 
@@ -122,6 +123,8 @@ def run_assay(organism: str, model: str, out: Path | None, targs: list[str], mar
         extra.setdefault("do_sample", False)  # Inspect's hf provider samples unless told otherwise
     try:  # load the model before creating the run folder, so that a bad model leaves nothing behind
         lm = get_model(spec.name, memoize=False, **spec.args, **extra)
+    except PrerequisiteError as e:  # the petridish provider's user errors
+        raise UserError(str(e.message)) from None
     except (ValueError, OSError) as e:  # Inspect's and transformers' errors for an unknown provider or model
         raise UserError(f"--model {model}: {str(e).splitlines()[0]}") from None
     run = RunDir.create(out or Path("runs") / f"assay-{organism}-{time.strftime('%Y%m%d-%H%M%S')}")

@@ -14,6 +14,7 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
+from inspect_ai._util.error import PrerequisiteError
 from inspect_ai.model import (
     ChatCompletionChoice,
     ChatMessage,
@@ -25,6 +26,7 @@ from inspect_ai.model import (
 )
 from inspect_ai.tool import ToolChoice, ToolInfo
 
+from petridish.errors import UserError
 from petridish.evals.grown import load_lm, locate, render
 from petridish.lm.substrate import LM
 
@@ -88,8 +90,11 @@ class PetridishAPI(ModelAPI):
         unknown = set(model_args) - {"job", "device", "batch_size"}
         if unknown:
             raise ValueError(f"petridish model: unknown model args {sorted(unknown)}; use job, device, batch_size")
-        self.grown = locate(model_name, model_args.get("job"))
-        self.lm = load_lm(self.grown, str(model_args.get("device", "auto")))
+        try:
+            self.grown = locate(model_name, model_args.get("job"))
+            self.lm = load_lm(self.grown, str(model_args.get("device", "auto")))
+        except UserError as e:  # Inspect prints a PrerequisiteError as its message alone, without a traceback
+            raise PrerequisiteError(str(e)) from None
         self.batcher = Batcher(self.lm, int(model_args.get("batch_size", 256)))
         if config.max_connections is None:  # the Model's own config (get_model passes the same object)
             # every sample in flight from the start: Inspect's default adaptive concurrency starts small and
