@@ -53,7 +53,6 @@ class Batcher:
 
     async def generate(self, prompt: str, max_new: int, temperature: float, seed: int) -> tuple[str, int]:
         """(completion text, completion tokens) for one prompt."""
-        self.lm.tok.encode_prompts([prompt])  # a prompt the tokenizer rejects fails alone, not its batch
         fut = asyncio.get_running_loop().create_future()
         self.pending.append(_Request(prompt, fut, (max_new, temperature, seed)))
         if self.worker is None or self.worker.done():
@@ -105,8 +104,8 @@ class PetridishAPI(ModelAPI):
                        config: GenerateConfig) -> ModelOutput:
         prompt = render(self.grown.organism, [(m.role, m.text) for m in input])
         max_new = config.max_tokens or DEFAULT_MAX_TOKENS
+        n_in = len(self.lm.tok.encode_prompts([prompt])[0])  # a prompt the tokenizer rejects fails alone
         text, n_out = await self.batcher.generate(prompt, max_new, config.temperature or 0.0, config.seed or 0)
-        n_in = len(self.lm.tok.encode_prompts([prompt])[0])
         choice = ChatCompletionChoice(message=ChatMessageAssistant(content=text, model=self.model_name,
                                                                    source="generate"),
                                       stop_reason="max_tokens" if n_out >= max_new else "stop")
