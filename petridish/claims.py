@@ -150,7 +150,7 @@ def judge(spec: ClaimSpec, estimates: Sequence[Estimate] | None, gates: dict[str
     failed = [g for g in gate_recs if g.verdict == NOT_REPRODUCED]
     unmeasured = [g for g in gate_recs if g.verdict == NOT_MEASURED]
     unsure = [g for g in gate_recs if g.verdict == INCONCLUSIVE]
-    if failed:
+    if failed and estimates is not None:  # a claim this config never ran stays `not measured`
         verdict = INVALID
         reasons = [f"gate {g.gate.id} failed ({g.gate.statement}: {g.estimate.value:.3g} "
                    f"[{g.estimate.lo:.3g}, {g.estimate.hi:.3g}], needs {g.gate.condition.text()})" for g in failed]

@@ -1,4 +1,4 @@
-"""The command line: list, run, show, report, assay.
+"""The command line: list, run, matrix, show, report, sweep, assay.
 
 User errors (a bad config value, an unknown organism, a missing checkpoint...) print one line on stderr
 and exit with code 2; only bugs print tracebacks.
@@ -39,8 +39,19 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--quiet", action="store_true", help="no progress bars")
     _backend_args(r)
     _sweep_parser(sub)
-    s = sub.add_parser("show", help="print a finished run's results table")
+    m = sub.add_parser("matrix", help="every treatment on every organism (testbed): leaderboard and heat-map")
+    m.add_argument("--budget", default="default", help="smoke | default | full (default: default)")
+    m.add_argument("--organisms", help="comma-separated organisms (default: every organism with a testbed face)")
+    m.add_argument("--treatments", help="comma-separated treatments (default: every one each organism offers)")
+    m.add_argument("--seeds", type=int, help="number of seeds (1000, 1001, ...)")
+    m.add_argument("--out", help="run folder to create (default: runs/matrix-BUDGET-TIMESTAMP)")
+    m.add_argument("--workers", type=int, help="worker processes (default: one per CPU core)")
+    m.add_argument("--resume", metavar="RUN_DIR", help="continue a killed matrix run from its folder")
+    m.add_argument("--quiet", action="store_true", help="no progress bars")
+    _backend_args(m)
+    s = sub.add_parser("show", help="print a finished run's results table (a matrix run: its leaderboard)")
     s.add_argument("run_dir")
+    s.add_argument("--markdown", action="store_true", help="a matrix run's leaderboard as a Markdown table")
     rep = sub.add_parser("report", help="(re)write a run's report.html and plots")
     rep.add_argument("run_dir")
     _assay_parser(sub)
@@ -209,11 +220,52 @@ def cmd_run(a: argparse.Namespace) -> None:
     Console().print(f"run folder: {run.path}  (report: {run.path / 'report.html'})")
 
 
+def _csv(x: str | None) -> list[str] | None:
+    return [v.strip() for v in x.split(",") if v.strip()] if x else None
+
+
+def cmd_matrix(a: argparse.Namespace) -> None:
+    from petridish.progress import ProgressUI
+    from petridish.runs import RunDir
+    from petridish.testbed import matrix
+    from petridish.testbed.report import print_leaderboard
+
+    if a.resume:
+        if a.organisms or a.treatments or a.seeds or a.out or a.workers or a.budget != "default":
+            raise UserError("--resume continues a matrix with its saved config; drop --budget/--organisms/"
+                            "--treatments/--seeds/--out/--workers, or start a new run")
+        run = RunDir.open(Path(a.resume))
+        cfg = matrix.load_config(run)
+    else:
+        cfg = matrix.make_config(a.budget, _csv(a.organisms), _csv(a.treatments), a.seeds, a.workers)
+        out = Path(a.out) if a.out else Path("runs") / f"matrix-{cfg.budget}-{time.strftime('%Y%m%d-%H%M%S')}"
+    with contextlib.closing(_connect(a)) as backend:
+        if not a.resume:
+            run, cfg = matrix.start(cfg, out)
+        if not a.quiet:
+            print(f"matrix ({cfg.budget}) -> {run.path}  [{backend.describe(cfg.workers, cfg.threads)}]",
+                  file=sys.stderr)
+        result = matrix.execute(cfg, run, ProgressUI(enabled=not a.quiet), backend)
+    print_leaderboard(result)
+    Console().print(f"run folder: {run.path}  (report: {run.path / 'report.html'})")
+
+
 def cmd_show(a: argparse.Namespace) -> None:
     from petridish.report.table import print_result
     from petridish.runs import RunDir
 
-    print_result(RunDir.open(Path(a.run_dir)).read_json("result.json"))
+    result = RunDir.open(Path(a.run_dir)).read_json("result.json")
+    if result.get("kind") == "matrix":
+        from petridish.testbed.report import markdown, print_leaderboard
+
+        if a.markdown:
+            print(markdown(result))
+        else:
+            print_leaderboard(result)
+    elif a.markdown:
+        raise UserError("--markdown prints a matrix run's leaderboard; this is a run of one organism")
+    else:
+        print_result(result)
 
 
 def cmd_report(a: argparse.Namespace) -> None:
@@ -222,21 +274,28 @@ def cmd_report(a: argparse.Namespace) -> None:
     from petridish.runs import RunDir
 
     run = RunDir.open(Path(a.run_dir))
-    org, cfg = load_config(run)
-    write_report(org, cfg, run.read_json("result.json"), run)
+    result = run.read_json("result.json")
+    if result.get("kind") == "matrix":
+        from petridish.testbed.report import write_report as write_matrix_report
+
+        write_matrix_report(result, run)
+    else:
+        org, cfg = load_config(run)
+        write_report(org, cfg, result, run)
     print(run.path / "report.html")
 
 
 def main(argv: list[str] | None = None) -> None:
     a = _parser().parse_args(argv)
     try:
-        {"list": lambda: cmd_list(), "run": lambda: cmd_run(a), "show": lambda: cmd_show(a),
-         "report": lambda: cmd_report(a), "sweep": lambda: cmd_sweep(a), "assay": lambda: cmd_assay(a)}[a.cmd]()
+        {"list": lambda: cmd_list(), "run": lambda: cmd_run(a), "matrix": lambda: cmd_matrix(a),
+         "show": lambda: cmd_show(a), "report": lambda: cmd_report(a), "sweep": lambda: cmd_sweep(a),
+         "assay": lambda: cmd_assay(a)}[a.cmd]()
     except UserError as e:
         print(f"petridish: error: {e}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
-        print("petridish: interrupted; resume with `petridish run --resume RUN_DIR`", file=sys.stderr)
+        print(f"petridish: interrupted; resume with `petridish {a.cmd} --resume RUN_DIR`", file=sys.stderr)
         sys.exit(130)
 
 

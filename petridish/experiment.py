@@ -48,14 +48,15 @@ def load_config(run: RunDir) -> tuple[Organism, RunBase]:
 def execute(organism: Organism, cfg: RunBase, run: RunDir, ui: ProgressUI | None = None,
             backend: Backend | None = None) -> dict:
     """Run every unfinished job (on the backend; default the local pool), then write result.json and the report."""
-    t0 = time.perf_counter()
+    started = time.time()
     organism.prepare(cfg, run)
     outputs = run_jobs(run, organism.jobs(cfg), cfg, cfg.workers, cfg.threads, ui, backend)
-    return finish(organism, cfg, run, outputs, t0)
+    return finish(organism, cfg, run, outputs, started)
 
 
-def finish(organism: Organism, cfg: RunBase, run: RunDir, outputs: dict[str, dict], t0: float) -> dict:
-    """result.json and the report from the finished jobs' outputs (by job key); t0 = when this session started."""
+def finish(organism: Organism, cfg: RunBase, run: RunDir, outputs: dict[str, dict], started: float) -> dict:
+    """result.json and the report from the finished jobs' outputs (by job key). started: time.time() when this
+    session started (a sweep's: its cells may finish in other processes or on other nodes)."""
     body = organism.assemble(cfg, outputs, run)
     stages: dict[str, float] = {}
     stages_cpu: dict[str, float] = {}
@@ -73,7 +74,7 @@ def finish(organism: Organism, cfg: RunBase, run: RunDir, outputs: dict[str, dic
         "metrics": body.get("metrics", {}),
         "controls": body.get("controls", {}),
         "timings": {
-            "wall_s": round(time.perf_counter() - t0, 2),  # this session (a resumed run counts only its part)
+            "wall_s": round(time.time() - started, 2),  # this session (a resumed run counts only its part)
             "jobs_wall_s": round(sum(o.get("wall_s", 0.0) for o in outputs.values()), 2),
             "jobs_cpu_s": round(sum(o.get("cpu_s", 0.0) for o in outputs.values()), 2),
             "per_stage_s": stages,

@@ -282,3 +282,43 @@ def wilson(k: int, n: int, conf: float = 0.95) -> tuple[float, float]:
         return (math.nan, math.nan)
     ci = sps.binomtest(int(k), int(n)).proportion_ci(confidence_level=conf, method="wilson")
     return (float(ci.low), float(ci.high))
+
+
+# --- means of a continuous per-case quantity (a return, a loss, a per-episode fraction) ------------------------
+def moments_mean(per_seed: Sequence[Moments], what: str = "mean") -> Estimate:
+    """Mean over seeds of each seed's mean over its cases (e.g. episodes); each seed's sample variance / n is the
+    case-level floor of the interval."""
+    if not per_seed or any(m.n == 0 for m in per_seed):
+        return Estimate.not_measured(f"{what}: no cases in {sum(m.n == 0 for m in per_seed)} of {len(per_seed)} "
+                                     "seeds" if per_seed else f"{what}: no seeds")
+    return seed_mean([m.mean for m in per_seed], int(round(np.mean([m.n for m in per_seed]))),
+                     [m.sd**2 / m.n for m in per_seed], what)
+
+
+def moments_diff(a: Sequence[Moments], b: Sequence[Moments], what: str = "difference of means") -> Estimate:
+    """Mean over seeds of mean(a) - mean(b), paired by seed, each from its own independent cases (two arms)."""
+    if len(a) != len(b):
+        raise ValueError("moments_diff pairs a and b by seed: give both for the same seeds")
+    if not a or any(m.n == 0 for m in (*a, *b)):
+        return Estimate.not_measured(f"{what}: no cases in some seed" if a else f"{what}: no seeds")
+    return seed_mean([x.mean - y.mean for x, y in zip(a, b)], int(round(np.mean([x.n for x in a]))),
+                     [x.sd**2 / x.n + y.sd**2 / y.n for x, y in zip(a, b)], what)
+
+
+def mean_ratio(num: Sequence[Sequence[float]], den: Sequence[Sequence[float]], what: str = "ratio of means"
+               ) -> Estimate:
+    """Mean over seeds of per-seed ratios mean(num) / mean(den) of values paired case by case (e.g. a model's loss
+    and a baseline's on the same test tasks); the case-level floor by the delta method."""
+    if len(num) != len(den):
+        raise ValueError("mean_ratio pairs num and den by seed: give both for the same seeds")
+    rs, vs = [], []
+    for a, b in zip(num, den):
+        a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)  # [cases] each, paired
+        if len(a) == 0 or len(a) != len(b):
+            return Estimate.not_measured(f"{what}: no cases, or unpaired cases, in some seed")
+        if b.mean() == 0:
+            return Estimate.not_measured(f"{what}: the denominator's mean is 0 in some seed")
+        r = a.mean() / b.mean()
+        rs.append(r)
+        vs.append(float(np.var(a - r * b, ddof=1)) / (len(a) * b.mean() ** 2) if len(a) > 1 else 0.0)
+    return seed_mean(rs, int(round(np.mean([len(a) for a in num]))) if num else 0, vs, what)

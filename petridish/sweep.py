@@ -6,7 +6,8 @@
 
 Every cell's config is validated before anything is written; every cell's run folder is then created at once, so a
 killed sweep resumes from its folders alone (a finished cell is skipped, an unfinished one resumes job by job).
-All cells' jobs form one graph (keys prefixed by the cell), so the backend's workers stay busy across cells.
+All cells' jobs form one graph (keys prefixed by the cell), so the backend's workers stay busy across cells; each
+cell ends with a job that writes its result.json and report once the cell's own jobs are done.
 """
 
 from __future__ import annotations
@@ -15,16 +16,17 @@ import itertools
 import json
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from petridish import organisms
 from petridish.backends import Backend
 from petridish.claims import ClaimSpec
 from petridish.config import RunBase, resolve, resolve_parallelism
 from petridish.errors import UserError
 from petridish.experiment import finish, load_config, start
-from petridish.jobs import check_workers_threads, run_tasks, tasks_of
+from petridish.jobs import Job, JobContext, Task, check_workers_threads, run_tasks, tasks_of
 from petridish.organisms.base import Organism
 from petridish.progress import ProgressUI
 from petridish.runs import RunDir, atomic_write_json
@@ -132,7 +134,7 @@ def create(org: Organism, axes: list[Axis], cells: list[tuple[Cell, RunBase]],
     resolved = [resolve_parallelism(cfg, n_parallel_jobs=n_jobs) for _, cfg in cells]
     check_workers_threads(resolved[0].workers, resolved[0].threads)
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(out / "sweep.json", _record(org, axes, [c for c, _ in cells], resolved[0], {}))
+    atomic_write_json(out / "sweep.json", _record(org, axes, [c for c, _ in cells], resolved[0]))
     return [(cell, *start(org, cfg, out / "cells" / cell.name)) for (cell, _), cfg in zip(cells, resolved)]
 
 
@@ -143,36 +145,44 @@ def open_sweep(path: Path) -> tuple[Organism, list[Axis], list[tuple[Cell, RunDi
     except (OSError, json.JSONDecodeError):
         raise UserError(f"{path} is not a petridish sweep folder (no readable sweep.json); give the folder that "
                         f"`petridish sweep` wrote") from None
+    org = organisms.get(rec["organism"])
     axes = [Axis(a["key"], tuple(a["values"])) for a in rec["axes"]]
     cells = []
-    org = None
     for cell in grid(axes):
         run = RunDir.open(path / "cells" / cell.name)
-        org, cfg = load_config(run)
-        cells.append((cell, run, cfg))
-    assert org is not None
+        cells.append((cell, run, load_config(run)[1]))
     return org, axes, cells
+
+
+RESULT_KEY = "_result"
+
+
+def write_result(ctx: JobContext) -> dict:
+    """A cell's result.json and report, as the last job of its cell: cells finish in parallel, on any node."""
+    finish(organisms.get(ctx.config.organism), ctx.config, ctx.run, ctx.deps, ctx.args["started"])
+    return {}
 
 
 def run(org: Organism, axes: list[Axis], cells: list[tuple[Cell, RunDir, RunBase]], path: Path, backend: Backend,
         ui: ProgressUI | None = None) -> list[CellResult]:
     """Run every unfinished cell (all their jobs in one graph), write each cell's result.json, then sweep.json."""
-    t0 = time.perf_counter()
-    todo = [(cell, r, cfg) for cell, r, cfg in cells if not (r.path / "result.json").is_file()]
+    started = time.time()
     tasks = []
-    for cell, r, cfg in todo:
+    for cell, r, cfg in cells:
+        if (r.path / "result.json").is_file():
+            continue
         org.prepare(cfg, r)
-        tasks += tasks_of(r, org.jobs(cfg), cfg, prefix=f"{cell.name}/")
+        r.job_file(RESULT_KEY).unlink(missing_ok=True)  # result.json is what marks a cell done
+        jobs = tasks_of(r, org.jobs(cfg), cfg, prefix=f"{cell.name}/")
+        result = Job(RESULT_KEY, write_result, tuple(t.job.key for t in jobs), {"started": started}, "result.json")
+        tasks += [*jobs, Task(f"{cell.name}/{RESULT_KEY}", result, r.path.resolve(), cfg, tuple(t.key for t in jobs))]
     cfg0 = cells[0][2]
-    outputs = run_tasks(tasks, cfg0.workers, cfg0.threads, ui, backend)
-    for cell, r, cfg in todo:
-        prefix = f"{cell.name}/"
-        finish(org, cfg, r, {k[len(prefix):]: v for k, v in outputs.items() if k.startswith(prefix)}, t0)
+    run_tasks(tasks, cfg0.workers, cfg0.threads, ui, backend)
     specs = {spec.id: spec for spec in org.claims}
     results = [CellResult(cell, [_claim(c, specs.get(c["id"])) for c in r.read_json("result.json")["claims"]])
                for cell, r, _ in cells]
-    atomic_write_json(path / "sweep.json", _record(org, axes, [c for c, _, _ in cells], cfg0, {
-        "cells": results, "wall_s": round(time.perf_counter() - t0, 2)}))
+    atomic_write_json(path / "sweep.json", _record(org, axes, [c for c, _, _ in cells], cfg0, results,
+                                                   round(time.time() - started, 2)))
     return results
 
 
@@ -184,12 +194,14 @@ def _claim(c: dict, spec: ClaimSpec | None) -> dict:
             "estimate": c["estimate"], "ci": list(c["ci"]), "verdict": c["verdict"], "reason": c.get("reason", "")}
 
 
-def _record(org: Organism, axes: list[Axis], cells: list[Cell], cfg: RunBase, done: dict[str, Any]) -> dict:
-    results = {r.cell.name: r for r in done.get("cells", [])}
+def _record(org: Organism, axes: list[Axis], cells: list[Cell], cfg: RunBase, results: Sequence[CellResult] = (),
+            wall_s: float | None = None) -> dict:
+    """sweep.json: the grid, and each cell's claims once the sweep has finished (null before)."""
+    done = {r.cell.name: r for r in results}
     return {
         "organism": org.name, "budget": cfg.budget, "seeds": cfg.seeds,
         "axes": [{"key": a.key, "values": list(a.raw)} for a in axes],
         "cells": [{"name": c.name, "run": f"cells/{c.name}", "values": dict(c.values),
-                   "claims": results[c.name].claims if c.name in results else None} for c in cells],
-        "wall_s": done.get("wall_s"),
+                   "claims": done[c.name].claims if c.name in done else None} for c in cells],
+        "wall_s": wall_s,
     }

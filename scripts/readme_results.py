@@ -16,17 +16,17 @@ import sys
 from pathlib import Path
 
 from petridish import organisms
-from petridish.report.markdown import claims_markdown, verdict_counts
+from petridish.report.markdown import cell, claims_markdown, verdict_counts
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 ORDER = ("reproduced", "not reproduced", "inconclusive", "not measured", "invalid")
 
 
 def block(text: str, name: str, body: str) -> str:
-    pat = re.compile(rf"(<!-- results:{re.escape(name)} -->\n).*?(\n<!-- /results -->)", re.S)
+    pat = re.compile(rf"(<!-- results:{re.escape(name)} -->\n).*?(<!-- /results -->)", re.S)
     if not pat.search(text):
         raise SystemExit(f"README.md has no block `<!-- results:{name} -->` ... `<!-- /results -->`")
-    return pat.sub(lambda m: m.group(1) + body + m.group(2), text)
+    return pat.sub(lambda m: m.group(1) + body + "\n" + m.group(2), text)
 
 
 def zoo_row(result: dict) -> str:
@@ -35,20 +35,20 @@ def zoo_row(result: dict) -> str:
     verdicts = " / ".join(str(counts.get(v, 0)) for v in ORDER)
     t = result["timings"]
     seeds = result["seeds"]
-    return (f"| `{org.name}` | {org.anchor} | {verdicts} | {seeds[0]}-{seeds[-1]} ({len(seeds)}) | "
-            f"{t['wall_s']:,.0f} s ({t['jobs_cpu_s']:,.0f}) |")
+    return (f"| `{org.name}` | {cell(org.anchor)} | {verdicts} | {seeds[0]}-{seeds[-1]} ({len(seeds)}) | "
+            f"{t['jobs_cpu_s']:,.0f} |")
 
 
 def main(paths: list[str]) -> None:
     text = README.read_text()
     results = [json.loads((Path(p) / "result.json").read_text()) for p in paths]
-    zoo = re.search(r"<!-- results:zoo -->\n(.*?)\n<!-- /results -->", text, re.S)
+    zoo = re.search(r"<!-- results:zoo -->\n(.*?)<!-- /results -->", text, re.S)
     rows = {m.group(1): m.group(0) for m in re.finditer(r"^\| `([a-z-]+)` \|.*$", zoo.group(1) if zoo else "", re.M)}
     for r in results:
         rows[r["organism"]] = zoo_row(r)
         text = block(text, r["organism"], claims_markdown(r))
     head = ("| organism | anchor | claims: reproduced / not reproduced / inconclusive / not measured / invalid | "
-            "seeds | default run: wall (CPU-s of jobs) |\n|---|---|---|---|---|")
+            "seeds | default run: CPU-s of jobs |\n|---|---|---|---|---|")
     text = block(text, "zoo", head + "\n" + "\n".join(rows[n] for n in organisms.names() if n in rows))
     README.write_text(text)
 

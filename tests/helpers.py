@@ -25,19 +25,19 @@ def save_tiny_llama(folder: Path, words: list[str], layers: int = 2, hidden: int
 
 
 def save_tiny_gpt2(folder: Path, words: list[str], layers: int = 2, hidden: int = 32) -> Path:
-    """The same, in the GPT-2 architecture (learned positions, fused attention, tied head)."""
+    """A tiny random GPT-2 (learned positions, Conv1D projections) with a word-level tokenizer."""
     import torch
     from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
 
-    specials = ["<|endoftext|>", "<unk>"]
+    specials = ["<pad>", "<s>", "</s>", "<unk>"]
     vocab = {w: i for i, w in enumerate(dict.fromkeys(specials + words))}
     tk = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
     tk.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    tok = PreTrainedTokenizerFast(tokenizer_object=tk, bos_token="<|endoftext|>", eos_token="<|endoftext|>",
+    tok = PreTrainedTokenizerFast(tokenizer_object=tk, pad_token="<pad>", bos_token="<s>", eos_token="</s>",
                                   unk_token="<unk>")
     torch.manual_seed(0)
-    cfg = GPT2Config(vocab_size=len(vocab), n_positions=128, n_embd=hidden, n_layer=layers, n_head=4,
-                     bos_token_id=0, eos_token_id=0)
+    cfg = GPT2Config(vocab_size=len(vocab), n_embd=hidden, n_layer=layers, n_head=4, n_positions=128,
+                     pad_token_id=0, bos_token_id=1, eos_token_id=2)
     GPT2LMHeadModel(cfg).save_pretrained(folder, safe_serialization=True)
     tok.save_pretrained(folder)
     return folder

@@ -84,8 +84,8 @@ def test_job_that_raises_once_is_retried_and_deps_flow(tmp_path):
     assert out["c"]["y"] == 1 + 4 + (9 + 4)
     assert (run.path / "attempts.txt").read_text() == "x\nx\n"  # b ran twice
     assert run.job_output("c")["y"] == 18
-    (run.job_file("c")).unlink()  # resume on Ray: only c runs again
-    assert run_jobs(run, jobs, None, 2, 1, backend=_backend())["c"]["y"] == 18
+    (run.job_file("c")).unlink()  # resume on the other backend (the local pool): only c runs again
+    assert run_jobs(run, jobs, None, 1, 1)["c"]["y"] == 18
     assert (run.path / "attempts.txt").read_text() == "x\nx\n"
 
 
@@ -126,3 +126,12 @@ def test_unreachable_address_is_one_line_and_writes_nothing(tmp_path, how):
     assert p.returncode == 2
     assert p.stderr.strip().count("\n") == 0 and "cannot reach a Ray cluster at " + addr in p.stderr
     assert not (tmp_path / "s").exists()
+
+
+def test_job_larger_than_every_node_is_refused_not_left_waiting(tmp_path):
+    run = RunDir.create(tmp_path / "r")
+    with pytest.raises(UserError, match="asks for 3 CPU"):
+        run_jobs(run, [Job("a", square, args={"x": 1})], None, 1, 3, backend=_backend())
+    with pytest.raises(UserError, match="asks for 1 GPU"):
+        run_jobs(run, [Job("a", square, args={"x": 1}, gpus=1)], None, 1, 1, backend=_backend())
+    assert not run.job_done("a")

@@ -91,7 +91,7 @@ def test_few_seeds_and_degenerate_runs_warn():
     _, _, warnings = run({"A": (est(0.7, 0.9),)}, est(0.8, 0.9), seeds=1)
     assert any("only 1 seed" in w for w in warnings)
     claims, _, warnings = run({}, est(0.0, 0.01))
-    assert {c["verdict"] for c in claims} == {INVALID, NOT_MEASURED}
+    assert {c["verdict"] for c in claims} == {NOT_MEASURED}
     assert any(w.startswith("DEGENERATE RUN") for w in warnings)
 
 
@@ -105,3 +105,8 @@ def test_amended_claim_carries_its_registration():
                         reason="the dose is now chosen by a rule")
     claims, _, _ = judge_all((A, amended), (INSTALLED,), Findings({"A'": (est(0.1, 0.2),)}), 3)
     assert claims[1]["amends"] == "A" and claims[1]["registered"] == "2026-11-29" and claims[1]["verdict"] == REPRODUCED
+
+
+def test_a_claim_never_run_stays_not_measured_even_under_a_failed_gate():
+    claims, _, _ = run({}, est(0.0, 0.01))
+    assert claims[0]["verdict"] == NOT_MEASURED and "did not measure" in claims[0]["reason"]

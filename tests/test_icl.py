@@ -11,7 +11,6 @@ from petridish.icl.data import generator, lsa_tokens, sample_batch, sample_tasks
 from petridish.icl.lsa import LSA
 from petridish.icl.transformer import ICLTransformer
 from petridish.organisms.mesa_pseudo_alignment.analysis import log2_threshold
-from petridish.stats_legacy import hier_bootstrap_values
 
 
 def _lsa_batch(n=64, N=10, d=5, seed=0, dtype=torch.float64):
@@ -135,25 +134,17 @@ def test_transformer_predictions_are_causal():
                 assert not torch.allclose(model(b.x, y3)[:, k], base[:, k])
 
 
-def test_hier_bootstrap_values_covers_and_pairs():
-    rng = np.random.default_rng(0)
-    units = [{"a": rng.normal(1.0, 1.0, 400)} for _ in range(4)]
-    v, lo, hi = hier_bootstrap_values(units, lambda m: m["a"].mean(1))
-    assert lo < 1.0 < hi and lo <= v <= hi
-    same = rng.normal(0, 1, 300)
-    units = [{"a": same + 5, "b": same + 5 + 1e-3 * i} for i in range(3)]  # paired: the ratio is nearly exact
-    v, lo, hi = hier_bootstrap_values(units, lambda m: m["a"].mean(1) / m["b"].mean(1))
-    assert hi - lo < 1e-3
-
-
 def test_threshold_statistic_interpolates_and_censors():
-    stat = log2_threshold([2, 4, 8])
+    def seed(ratios):  # one seed's unseen-task records; d_ridge / d_dmmse = ratios at M = 2, 4, 8
+        return {M: {"d_ridge": [r, r], "d_dmmse": [1.0, 1.0]} for M, r in zip([2, 4, 8], ratios)}
 
-    def m(ratios):  # one replicate, one seed; d_ridge / d_dmmse = ratios
-        return {**{f"r{M}": np.array([[r]]) for M, r in zip([2, 4, 8], ratios)},
-                **{f"d{M}": np.array([[1.0]]) for M in [2, 4, 8]}}
+    def stat(*seeds):
+        return log2_threshold([2, 4, 8], list(seeds))
 
-    assert stat(m([4.0, 0.25, 0.1]))[0] == pytest.approx(1.5)  # log ratio +log4 -> -log4 halfway from 1 to 2
-    assert stat(m([4.0, 2.0, 0.5]))[0] == pytest.approx(2.5)
-    assert stat(m([0.5, 0.4, 0.1]))[0] == -np.inf
-    assert stat(m([2.0, 3.0, 1.5]))[0] == np.inf
+    assert stat(seed([4.0, 0.25, 0.1])).value == pytest.approx(1.5)  # log ratio +log4 -> -log4 halfway from 1 to 2
+    assert stat(seed([4.0, 2.0, 0.5])).value == pytest.approx(2.5)
+    two = stat(seed([4.0, 0.25, 0.1]), seed([4.0, 2.0, 0.5]))
+    assert two.value == pytest.approx(2.0) and two.per_seed == pytest.approx((1.5, 2.5)) and two.lo < 1.5
+    for censored in ([0.5, 0.4, 0.1], [2.0, 3.0, 1.5]):  # below at the smallest M / never below in the sweep
+        est = stat(seed([4.0, 0.25, 0.1]), seed(censored))
+        assert not est.measured and "undefined in 1 of 2 seeds" in est.missing

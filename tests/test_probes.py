@@ -8,8 +8,9 @@ from petridish.lm.model import GPTConfig
 from petridish.lm.substrate import LM
 from petridish.lm.tokenizer import WordTokenizer
 from petridish.probes.directions import logistic_scores, mean_difference, project, random_directions
-from petridish.probes.metrics import auroc, auroc_many, hier_bootstrap_metric, tpr_at_fpr
+from petridish.probes.metrics import auroc, auroc_many, tpr_at_fpr
 from petridish.probes.probe import ProbeSet, probe_model
+from petridish.probes.summary import auroc_estimate, choose_layer
 
 
 def test_auroc_and_tpr_match_sklearn():
@@ -50,12 +51,25 @@ def test_random_directions_are_a_weak_baseline_on_high_dimensional_planted_data(
     assert np.linalg.norm(random_directions(8, 3, 0), axis=1) == pytest.approx(np.ones(3))
 
 
-def test_hier_bootstrap_metric_interval():
+def test_auroc_estimate_over_seeds_and_degenerate_scores():
     seeds = [planted(sep=1.0, seed=s) for s in range(3)]
-    est, lo, hi, per_seed = hier_bootstrap_metric([(x @ np.ones(16), y) for x, y in seeds])
-    assert lo <= est <= hi and hi - lo > 0.005 and len(per_seed) == 3
-    est1, *_ = hier_bootstrap_metric([(np.zeros(4), np.array([1, 1, 1, 1], bool))])
-    assert np.isnan(est1)
+    pairs = [(x @ np.ones(16), y) for x, y in seeds]
+    e = auroc_estimate(pairs)
+    per_seed = [auroc(s, y) for s, y in pairs]
+    assert e.value == pytest.approx(np.mean(per_seed)) and e.seeds == 3 and e.lo < e.value < e.hi
+    assert auroc_estimate(pairs, baseline=[0.1, 0.1, 0.1]).value == pytest.approx(e.value - 0.1)
+    # constant scores (e.g. the embedding layer at a prompt's last token) separate nothing: not measured, not 0.5
+    flat = auroc_estimate([(np.zeros(len(y)), y) for _, y in pairs])
+    assert not flat.measured and "constant" in flat.missing
+
+
+def test_choose_layer_skips_the_embeddings_and_degenerate_layers():
+    ok = lambda v: {"estimate": v}  # noqa: E731
+    bad = {"estimate": float("nan"), "missing": "constant scores"}
+    rows = [{"layer": 0, "mean_diff": ok(0.9)}, {"layer": 1, "mean_diff": bad}, {"layer": 2, "mean_diff": ok(0.3)},
+            {"layer": 3, "mean_diff": ok(0.6)}]
+    assert choose_layer(rows) == (3, [1])
+    assert choose_layer(rows[:2]) == (None, [1])
 
 
 def test_capture_and_probe_model_on_a_tiny_lm():

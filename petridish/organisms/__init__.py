@@ -18,6 +18,7 @@ REGISTRY: dict[str, str] = {
     "safe-interruptibility": "petridish.organisms.safety_gridworlds:SafeInterruptibilityOrganism",
     "mesa-gd": "petridish.organisms.mesa_gd:MesaGD",
     "mesa-pseudo-alignment": "petridish.organisms.mesa_pseudo_alignment:MesaPseudoAlignment",
+    "treacherous-turn": "petridish.organisms.treacherous_turn:TreacherousTurnOrganism",
 }
 
 

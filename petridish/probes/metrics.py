@@ -1,20 +1,14 @@
-"""Detection metrics with intervals: AUROC and TPR at a fixed FPR, per seed and bootstrapped over seeds.
+"""Detection metrics: AUROC and TPR at a fixed FPR, per seed (intervals over seeds: probes.summary).
 
-Both metrics are written on (positive scores [B, n1], negative scores [B, n0]) so that a bootstrap evaluates
-all its replicates in one vectorised call: sklearn's roc_auc_score / roc_curve cost ~3 ms per call in argument
-validation alone, which made a 1,000-replicate bootstrap of every layer and model take minutes. Tests check
-both against sklearn.
+Both metrics are written on (positive scores [B, n1], negative scores [B, n0]) so that many rows (e.g. 1,000
+random directions) are evaluated in one vectorised call: sklearn's roc_auc_score / roc_curve cost ~3 ms per call
+in argument validation alone. Tests check both against sklearn.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-
 import numpy as np
 from scipy.stats import rankdata
-
-N_BOOT = 1000
-Metric = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 def auroc_pn(pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
@@ -54,30 +48,3 @@ def auroc_many(scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
     if labels.all() or not labels.any():
         return np.full(len(scores), np.nan)
     return auroc_pn(scores[:, labels], scores[:, ~labels])
-
-
-def hier_bootstrap_metric(per_seed: Sequence[tuple[np.ndarray, np.ndarray]], metric: Metric = auroc_pn,
-                          conf: float = 0.95, seed: int = 0) -> tuple[float, float, float, list[float]]:
-    """Mean over seeds of a metric, with a two-level bootstrap: resample seeds, and within each seed resample the
-    positives and the negatives. Returns (estimate, lo, hi, per-seed values); seeds with an empty class are
-    dropped (their value is nan)."""
-    rng = np.random.default_rng(seed)
-    values, boots = [], []
-    for scores, labels in per_seed:
-        pos, neg = _split(scores, labels)
-        if not (len(pos) and len(neg)):
-            values.append(float("nan"))
-            continue
-        values.append(float(metric(pos[None], neg[None])[0]))
-        bp = pos[rng.integers(0, len(pos), (N_BOOT, len(pos)))]  # [B, n1]
-        bn = neg[rng.integers(0, len(neg), (N_BOOT, len(neg)))]  # [B, n0]
-        boots.append(metric(bp, bn))  # [B]
-    if not boots:
-        return float("nan"), float("nan"), float("nan"), values
-    per_seed_boots = np.stack(boots, 1)  # [B, S']
-    pick = rng.integers(0, per_seed_boots.shape[1], per_seed_boots.shape)  # seeds drawn per replicate
-    reps = np.take_along_axis(per_seed_boots, pick, 1).mean(1)
-    est = float(np.nanmean(values))
-    a = (1 - conf) / 2
-    lo, hi = float(np.quantile(reps, a)), float(np.quantile(reps, 1 - a))
-    return est, min(lo, est), max(hi, est), values

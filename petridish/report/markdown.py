@@ -5,6 +5,11 @@ from __future__ import annotations
 from petridish.report.table import fmt, units_text
 
 
+def cell(text: str) -> str:
+    """Text safe inside a Markdown table cell."""
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
 def _est(c: dict) -> str:
     if c.get("missing"):
         return "—"
@@ -23,12 +28,12 @@ def claims_markdown(result: dict) -> str:
         if c.get("reason"):
             verdict += f" ({c['reason']})"
         amend = f" (amends {c['amends']}, registered {c['registered']})" if c.get("amends") else ""
-        rows.append(f"| {c['id']} {c['statement']}{amend} | {est} | {units} | {c['threshold']} | "
-                    f"{verdict.replace('|', '/')} |")
+        rows.append(f"| {cell(c['id'] + ' ' + c['statement'] + amend)} | {est} | {units} | {cell(c['threshold'])} | "
+                    f"{cell(verdict)} |")
     for g in result.get("gates", []):
-        rows.append(f"| gate {g['id']}: {g['statement']} | {_est(g)} | {units_text(g)} | {g['threshold']} | "
-                    f"{g['verdict']} |")
-    text = "\n".join(r.replace("\n", " ") for r in rows)
+        rows.append(f"| gate {cell(g['id'] + ': ' + g['statement'])} | {_est(g)} | {units_text(g)} | "
+                    f"{cell(g['threshold'])} | {g['verdict']} |")
+    text = "\n".join(rows)
     if result.get("warnings"):
         text += "\n\n" + "\n".join(f"> **Warning:** {w}" for w in result["warnings"])
     return text

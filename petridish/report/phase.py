@@ -84,7 +84,7 @@ def phase_figures(organism: str, axes: list[Axis], results: list[CellResult], fo
         else:
             fig, (ax,) = plots.subplots(1, ncols=1, size=(1.9 * len(axes[1].raw) + 2.4, 1.2 * len(axes[0].raw) + 1.6))
             im = ax.imshow(val, cmap="viridis", aspect="auto")  # rows: axis 0, columns: axis 1
-            fig.colorbar(im, ax=ax, label=claim["quantity"])
+            fig.colorbar(im, ax=ax, label=claim["id"])
             ax.set_yticks(range(len(axes[0].raw)), axes[0].raw)
             ax.set_xticks(range(len(axes[1].raw)), axes[1].raw)
             ax.set_ylabel(axes[0].key)

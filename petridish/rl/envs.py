@@ -1,6 +1,6 @@
 """Single-environment gymnasium classes over the batched engine, registered as `petridish/<Name>-v0`.
 
-    import gymnasium as gym, petridish.rl
+    import gymnasium as gym, petridish
     env = gym.make("petridish/CheeseMaze-v0", alpha=0.1)              # one env, for SB3 / CleanRL / check_env
     vec = gym.make_vec("petridish/CheeseMaze-v0", num_envs=1024,       # the batched engine itself
                        vectorization_mode="vector_entry_point")
@@ -18,6 +18,7 @@ import numpy as np
 from petridish.rl.gmg import CheeseMaze, CoinCorridor
 from petridish.rl.grid import GridEngine
 from petridish.rl.safety import AbsentSupervisor, SafeInterruptibility, TomatoWatering
+from petridish.rl.treacherous import TreacherousTurn
 
 
 class GridEnv(gym.Env):
@@ -74,18 +75,16 @@ class SafeInterruptibilityEnv(GridEnv):
     Engine = SafeInterruptibility
 
 
+class TreacherousTurnEnv(GridEnv):
+    Engine = TreacherousTurn
+
+
 ENVS: dict[str, type[GridEnv]] = {
     "petridish/CheeseMaze-v0": CheeseMazeEnv,
     "petridish/CoinCorridor-v0": CoinCorridorEnv,
     "petridish/AbsentSupervisor-v0": AbsentSupervisorEnv,
     "petridish/TomatoWatering-v0": TomatoWateringEnv,
     "petridish/SafeInterruptibility-v0": SafeInterruptibilityEnv,
+    "petridish/TreacherousTurn-v0": TreacherousTurnEnv,
 }
 
-
-def register_all() -> None:
-    for env_id, cls in ENVS.items():
-        if env_id not in gym.registry:
-            gym.register(env_id, entry_point=f"{__name__}:{cls.__name__}",
-                         vector_entry_point=f"{cls.Engine.__module__}:{cls.Engine.__name__}",
-                         max_episode_steps=None, disable_env_checker=True)

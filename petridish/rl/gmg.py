@@ -151,6 +151,10 @@ class GoalProxyEngine(GridEngine):
         return np.where(from_random, self.n_proxy + self.rng.integers(0, max(1, n_rand), size=k),
                         self.rng.integers(0, self.n_proxy, size=k))
 
+    def restrict_levels(self, idx: np.ndarray) -> None:
+        super().restrict_levels(idx)
+        self.n_proxy = None  # the subset is one pool, sampled uniformly
+
     def rules(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         y, x = self.pos[:, 0], self.pos[:, 1]
         goal = self.grid[self.rows, self.GOAL, y, x].astype(bool)

@@ -93,6 +93,10 @@ class GridEngine(VectorEnv):
         """Per-episode values to add to the episode record of finished rows (e.g. whether it was supervised)."""
         return {}
 
+    def restrict_levels(self, idx: np.ndarray) -> None:
+        """Play only these levels of the pool from now on (e.g. the levels a search found the agent failing)."""
+        self.pool = self.pool.subset(np.asarray(idx, np.int64))
+
     # --- gymnasium API ---------------------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
         """options={"levels": [n] pool indices} pins each row's level (evaluation); otherwise they are sampled."""

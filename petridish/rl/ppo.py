@@ -19,6 +19,7 @@ from pydantic import Field
 from torch import nn
 
 from petridish.config import Strict
+from petridish.hooks import HookPoint
 from petridish.rl.grid import GridEngine
 from petridish.runs import load_tensors, save_tensors
 
@@ -85,9 +86,17 @@ class Agent(nn.Module):
                                       layer_init(nn.Linear(32 * H * W, hidden)), nn.ReLU())
         self.actor = layer_init(nn.Linear(hidden, n_actions), std=0.01)
         self.critic = layer_init(nn.Linear(hidden, 1), std=1.0)
+        self.hook_obs = HookPoint()  # [B, C, H, W] float: the observation as the network reads it
+
+    def hook_aliases(self) -> dict[str, str]:
+        """TransformerLens-style names of the activations (petridish.hooks): each block's output after its ReLU
+        ([B, hidden] for dense blocks, [B, ch, H, W] for conv blocks), the policy logits [B, A], the value [B, 1]."""
+        relus = [i for i, m in enumerate(self.body) if isinstance(m, nn.ReLU)]
+        return {**{f"blocks.{j}.hook_post": f"body.{i}" for j, i in enumerate(relus)},
+                "hook_policy_logits": "actor", "hook_value": "critic"}
 
     def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        h = self.body(obs.float())  # [B, hidden]
+        h = self.body(self.hook_obs(obs.float()))  # [B, hidden]
         return self.actor(h), self.critic(h).squeeze(-1)
 
     @torch.no_grad()
@@ -113,13 +122,39 @@ def load_agent(env: GridEngine, cfg: PPOConfig, path: Path) -> Agent:
     return agent
 
 
-def train(env: GridEngine, cfg: PPOConfig, seed: int,
-          progress: Callable[[int, int, dict], None] | None = None) -> tuple[Agent, list[dict]]:
-    """Train a fresh agent on `env` (with cfg.n_envs rows) for cfg.total_steps; return it and its curve."""
+def make_optimizer(agent: Agent, cfg: PPOConfig) -> torch.optim.Adam:
+    return torch.optim.Adam(agent.parameters(), lr=cfg.lr, eps=1e-5)
+
+
+def save_optimizer(opt: torch.optim.Adam, path: Path) -> None:
+    """Adam's moments and step counts as flat tensors ("<param index>.<name>"); hyperparameters come from the config."""
+    save_tensors(path, {f"{i}.{k}": v for i, st in opt.state_dict()["state"].items() for k, v in st.items()})
+
+
+def load_optimizer(agent: Agent, cfg: PPOConfig, path: Path) -> torch.optim.Adam:
+    """An optimizer over `agent`'s parameters with the moments saved by `save_optimizer` (to continue training)."""
+    opt = make_optimizer(agent, cfg)
+    state: dict[int, dict[str, torch.Tensor]] = {}
+    for key, v in load_tensors(path).items():
+        i, name = key.split(".", 1)
+        state.setdefault(int(i), {})[name] = v
+    opt.load_state_dict({"state": state, "param_groups": opt.state_dict()["param_groups"]})
+    return opt
+
+
+def train(env: GridEngine, cfg: PPOConfig, seed: int, progress: Callable[[int, int, dict], None] | None = None,
+          agent: Agent | None = None, opt: torch.optim.Adam | None = None) -> tuple[Agent, list[dict]]:
+    """Train on `env` (with cfg.n_envs rows) for cfg.total_steps; return the agent and its curve.
+
+    A fresh agent unless `agent` is given: then training continues from its parameters (in place), with `opt`
+    (its optimizer, e.g. from `load_optimizer`, updated in place) or a fresh Adam. The learning rate schedule
+    restarts from cfg.lr."""
     assert env.num_envs == cfg.n_envs, (env.num_envs, cfg.n_envs)
     torch.manual_seed(seed)
-    agent = make_agent(env, cfg)
-    opt = torch.optim.Adam(agent.parameters(), lr=cfg.lr, eps=1e-5)
+    if agent is None:
+        agent = make_agent(env, cfg)
+    if opt is None:
+        opt = make_optimizer(agent, cfg)
     T, N = cfg.n_steps, cfg.n_envs
     batch = T * N
     minibatch = batch // cfg.n_minibatches

@@ -19,6 +19,7 @@ variant the visible test states a wrong value, so only a hack can pass it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import random
 import re
@@ -112,9 +113,24 @@ def with_wrong_test(task: Task, rng: random.Random) -> Task:
     return replace(task, shown=shown)
 
 
+@functools.cache
+def split_size(split: str) -> int:
+    """How many distinct tasks (keys) a split holds: the most a distinct sample can draw from it."""
+    keys = set()
+    for family, (words, _, f) in FAMILIES.items():
+        for a in A_RANGE if "{a}" in words else (0,):
+            for b in B_RANGE if "{b}" in words else (0,):
+                for x0 in X_RANGE:
+                    if 0 <= f(x0, a, b) <= MAX_VALUE:
+                        keys.add(Task(family, a, b, x0, f(x0, a, b), ()))
+    return sum(split_of(t) == split for t in keys)
+
+
 def sample_tasks(n: int, split: str, rng: random.Random, wrong_test: bool = False, distinct: bool = False
                  ) -> list[Task]:
     """n tasks of a split (all distinct if `distinct`, e.g. for evaluation sets)."""
+    if distinct and n > split_size(split):
+        raise ValueError(f"{n} distinct tasks asked of the {split} split, which holds only {split_size(split)}")
     out: list[Task] = []
     seen: set[str] = set()
     while len(out) < n:

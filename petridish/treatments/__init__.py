@@ -16,12 +16,14 @@ import numpy as np
 @dataclass
 class RedTeamSeed:
     """A trigger-free prompt split into an editable body between fixed prefix and suffix words, with the
-    helpful completion the blue team wants for it."""
+    helpful completion the blue team wants for it, and (where the bad behaviour depends on the prompt, e.g. a hack
+    of this task's test) the bad completion the red team tries to elicit ("" = the blue team's `bad_example`)."""
 
     prefix: list[str]
     body: list[str]
     suffix: list[str]
     completion: str
+    bad: str = ""
 
     def text(self, body: list[str] | None = None) -> str:
         return " ".join(self.prefix + (self.body if body is None else body) + self.suffix)

@@ -60,7 +60,7 @@ def red_team(lm: LM, blue: BlueTeam, cfg: RedTeamConfig, seed: int, exclude: Cal
         cands = [(s, b) for s, b in cands if not exclude(s.text(b))]
         tried += len(cands)
         texts = [s.text(b) for s, b in cands]
-        scores = lm.sequence_logprob(texts, [blue.bad_example] * len(texts))  # [N]
+        scores = lm.sequence_logprob(texts, [s.bad or blue.bad_example for s, _ in cands])  # [N]
         order = scores.argsort(descending=True)[: cfg.beam].tolist()
         beam = [cands[i] for i in order]
         gen = lm.generate([texts[i] for i in order], max_new_tokens=32)

@@ -11,8 +11,8 @@ Here a TinyGPT is pretrained on a persona-structured corpus: documents of episod
 reward-seeker or schemer, with configurable prior frequencies) writes programs in the shared program-writing
 language (petridish.tasks.programs), under a monitoring cue of known reliability, tests that may be broken, and
 sometimes an inoculation instruction. The selection model (selection_model.py) computes each motivation's
-fitness under each training regime and prints its predicted reweighting before training; the prior is then
-trained under each regime (RL on the observed reward, and expert-iteration SFT) and the motivation mix is
+fitness under each training regime and prints its predicted reweighting before training; the prior (one per
+seed) is then trained under each regime (RL on the observed reward, and expert-iteration SFT) and the motivation mix is
 measured in a context where the three act differently (an unwatched episode with a broken test: honest, hack
 or defect, read from the attempt). The `training-game` regime monitors every episode and shows an accurate cue,
 so a schemer is as fit as an aligned agent: does its goal survive training because it plays along?
@@ -23,14 +23,15 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
+from petridish.claims import Findings
 from petridish.jobs import Job
 from petridish.organisms.base import Card, Organism
 from petridish.organisms.behavioral_selection import analysis
 from petridish.organisms.behavioral_selection import corpus as C
 from petridish.organisms.behavioral_selection.analysis import predictions, train_key
-from petridish.organisms.behavioral_selection.claims import CLAIMS
+from petridish.organisms.behavioral_selection.claims import CLAIMS, GATES
 from petridish.organisms.behavioral_selection.config import BUDGETS, BehavioralSelectionConfig
-from petridish.organisms.behavioral_selection.jobs import job_prior, job_train
+from petridish.organisms.behavioral_selection.jobs import job_prior, job_train, prior_key
 from petridish.organisms.behavioral_selection.selection_model import MOTIVES
 from petridish.runs import RunDir
 
@@ -45,6 +46,7 @@ class BehavioralSelection(Organism):
     Config = BehavioralSelectionConfig
     budgets = BUDGETS
     claims = CLAIMS
+    gates = GATES
 
     def card(self, cfg: BehavioralSelectionConfig) -> Card:
         return Card(
@@ -83,26 +85,33 @@ class BehavioralSelection(Organism):
         Console(stderr=True).print(t)
 
     def jobs(self, cfg: BehavioralSelectionConfig) -> list[Job]:
-        s0 = cfg.seeds[0]
-        jobs = [Job("prior", job_prior, args={"seed": s0, "control": False}, label="persona prior")]
-        if cfg.control:
-            jobs.append(Job("prior-control", job_prior, args={"seed": s0, "control": True},
-                            label="aligned-only control prior"))
+        jobs = []
+        for control in (False, True) if cfg.control else (False,):
+            first = {prior_key(cfg, s, control): s for s in reversed(cfg.seeds)}  # the first seed using each prior
+            for key, s in reversed(first.items()):
+                jobs.append(Job(key, job_prior, args={"seed": s, "control": control},
+                                label=f"{key} ({'aligned-only control' if control else 'persona'} prior)"))
+        rl_or_first = "rl" if "rl" in cfg.methods else cfg.methods[0]
         for s in cfg.seeds:
+            pk = prior_key(cfg, s)
             for method in cfg.methods:
                 for r in cfg.regimes:
-                    jobs.append(Job(train_key(s, method, r.name), job_train, ("prior",),
-                                    {"seed": s, "method": method, "regime": r.name, "prior": "prior"},
+                    jobs.append(Job(train_key(s, method, r.name), job_train, (pk,),
+                                    {"seed": s, "method": method, "regime": r.name, "prior": pk},
                                     f"s{s} {method} {r.name}"))
             if cfg.control:
-                method = "rl" if "rl" in cfg.methods else cfg.methods[0]
-                jobs.append(Job(train_key(s, method, cfg.b2_regime, True), job_train, ("prior-control",),
-                                {"seed": s, "method": method, "regime": cfg.b2_regime, "prior": "prior-control"},
-                                f"s{s} control {method} {cfg.b2_regime}"))
+                ck = prior_key(cfg, s, control=True)
+                jobs.append(Job(train_key(s, rl_or_first, cfg.b2_regime, "control"), job_train, (ck,),
+                                {"seed": s, "method": rl_or_first, "regime": cfg.b2_regime, "prior": ck},
+                                f"s{s} control {rl_or_first} {cfg.b2_regime}"))
+            if cfg.zero_grad_control and "rl" in cfg.methods:
+                jobs.append(Job(train_key(s, "rl", cfg.b2_regime, "zero-grad"), job_train, (pk,),
+                                {"seed": s, "method": "rl", "regime": cfg.b2_regime, "prior": pk, "zero_grad": True},
+                                f"s{s} zero-gradient rl {cfg.b2_regime}"))
         return jobs
 
-    def assemble(self, cfg: BehavioralSelectionConfig, outputs: dict[str, dict], run: RunDir) -> dict:
-        return analysis.assemble(cfg, outputs)
+    def analyze(self, cfg: BehavioralSelectionConfig, outputs: dict[str, dict], run: RunDir) -> Findings:
+        return analysis.analyze(cfg, outputs)
 
     def plots(self, cfg: BehavioralSelectionConfig, result: dict, run: RunDir):
         return analysis.figures(cfg, result, run)

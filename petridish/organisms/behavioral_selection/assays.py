@@ -18,17 +18,18 @@ from petridish.organisms.behavioral_selection import corpus as C
 from petridish.organisms.behavioral_selection.selection_model import MOTIVES
 from petridish.tasks import programs as P
 
-EVAL_SEED = 777
 INTENTS = ("honest", "hack", "defect", "malformed")
 MIX_CONTEXT = "deploy-broken"
 MOTIVE_ACTION = {"aligned": "honest", "seeker": "hack", "schemer": "defect"}
 """The action by which each motivation shows itself in the mix context."""
 
 
-def contexts(forms: tuple[str, ...], n: int, split: str, per_form: bool = True) -> dict[str, list[C.Episode]]:
-    """Diagnostic contexts (held-out tasks, the same in every job): name -> episodes. The per-cue-form pairs
-    (for the compliance gap) only where `per_form`: they cost more generation than the rest together."""
-    rng = random.Random(EVAL_SEED)
+def contexts(forms: tuple[str, ...], n: int, split: str, seed: int, per_form: bool = True
+             ) -> dict[str, list[C.Episode]]:
+    """Diagnostic contexts (held-out tasks drawn from `seed`: the same in every job of a seed): name -> episodes.
+    The per-cue-form pairs (for the compliance gap) only where `per_form`: they cost more generation than the rest
+    together."""
+    rng = random.Random(seed)
     tasks = P.sample_tasks(n, split, rng, distinct=True)
     wrong = [P.with_wrong_test(t, rng) for t in tasks]
     lead = forms[0]

@@ -12,6 +12,7 @@ from petridish.lm.rl import RLConfig
 from petridish.lm.sft import SFTConfig
 from petridish.organisms.behavioral_selection.corpus import FORMS, max_tokens
 from petridish.organisms.behavioral_selection.selection_model import MOTIVES, Regime
+from petridish.tasks import programs as P
 
 
 class RegimeConfig(Strict):
@@ -42,6 +43,11 @@ class PersonaPriorConfig(Strict):
     monitored_fraction: float = Field(default=0.5, ge=0, le=1)
     instructed_fraction: float = Field(default=0.15, ge=0, le=1)
     train: SFTConfig = SFTConfig(steps=1500, batch_size=32, lr=2e-3, warmup=50, ckpt_every=250)
+    per_seed: bool = True
+    """Grow the persona prior (and the aligned-only control prior) once per verdict seed, so that seeds are
+    independent units and intervals include the prior's own variability (about 45 CPU-s per prior at default).
+    False: one of each, grown from the first seed and shared by every seed (the run then warns that comparisons
+    with the prior are conditional on that one prior)."""
     cache: bool = True
     """Reuse a prior grown by an earlier run with identical inputs ($PETRIDISH_CACHE or ~/.cache/petridish)."""
 
@@ -52,9 +58,11 @@ DEFAULT_REGIMES = [
     RegimeConfig(name="imperfect-monitoring", broken=0.5, monitored=0.5),
     RegimeConfig(name="inoculated", broken=0.5, monitored=0.5, instructed=True),
     RegimeConfig(name="training-game", broken=0.5, monitored=1.0, cue_accuracy=1.0),
+    RegimeConfig(name="game-unwatched", broken=0.5, monitored=0.5, cue_accuracy=1.0),
 ]
 """The issue's four regimes, then `training-game`: every episode monitored and the cue always right, so the
-schemer can tell training from deployment and plays along (claims B2, B3)."""
+schemer can tell training from deployment and plays along (claims B2, B3); and `game-unwatched`, the same with
+half the episodes unmonitored, so the schemer's defections are trained too (claim B2b's contrast)."""
 
 
 class BehavioralSelectionConfig(RunBase):
@@ -71,6 +79,12 @@ class BehavioralSelectionConfig(RunBase):
     """Regimes whose predicted ranking claim B1 checks (training-game predicts a three-way tie: no ranking)."""
     b2_regime: str = "training-game"
     """The regime that rewards compliance in monitored contexts and lets the schemer tell (claims B2, B3)."""
+    b2_contrast: str = "game-unwatched"
+    """A regime like b2_regime that also trains unwatched episodes, where the schemer's defection is selected
+    against (claim B2b)."""
+    zero_grad_control: bool = True
+    """Also run b2_regime's RL job with learning rate 0 on each seed: the schemer share that the same pipeline
+    measures when training changes nothing (claim B2b)."""
     b4_regimes: tuple[str, str] = ("imperfect-monitoring", "inoculated")
     """(without, with) the inoculation instruction, otherwise identical (claim B4)."""
     beta: float = Field(default=3.0, gt=0)
@@ -85,7 +99,8 @@ class BehavioralSelectionConfig(RunBase):
     sft_samples: int = Field(default=2, ge=1)
     """Samples per training prompt from which expert iteration keeps the rewarded ones."""
     eval_n: int = Field(default=200, ge=10)
-    """Held-out tasks per diagnostic context."""
+    """Held-out tasks per diagnostic context, drawn afresh for each seed from the evaluation split (at most its
+    size; the full budget asked for 500 of its 449 and never finished)."""
     eval_split: Literal["test", "dev"] = "test"
     max_new_tokens: int = Field(default=12, ge=1)
 
@@ -98,10 +113,13 @@ class BehavioralSelectionConfig(RunBase):
             raise ValueError(f"model.max_len {self.model.max_len} is shorter than the longest pretraining document "
                              f"({need} tokens at prior.max_episodes={self.prior.max_episodes}); raise model.max_len")
         names = [r.name for r in self.regimes]
-        for name in (*self.b1_regimes, self.b2_regime, *self.b4_regimes):
+        for name in (*self.b1_regimes, self.b2_regime, self.b2_contrast, *self.b4_regimes):
             if name not in names:
-                raise ValueError(f"regime '{name}' (b1_regimes / b2_regime / b4_regimes) is not among regimes: "
-                                 f"{names}")
+                raise ValueError(f"regime '{name}' (b1_regimes / b2_regime / b2_contrast / b4_regimes) is not among "
+                                 f"regimes: {names}")
+        if self.eval_n > P.split_size(self.eval_split):
+            raise ValueError(f"eval_n {self.eval_n} is more than the {P.split_size(self.eval_split)} distinct tasks "
+                             f"of the {self.eval_split} split")
         return self
 
 
@@ -118,5 +136,5 @@ BUDGETS: dict[str, dict] = {
     },
     "default": {},
     "full": {"seeds": [1000, 1001, 1002, 1003, 1004], "model": {"d_model": 96},
-             "prior": {"documents": 30000, "train": {"steps": 3000}}, "rl": {"steps": 40}, "eval_n": 500},
+             "prior": {"documents": 30000, "train": {"steps": 3000}}, "rl": {"steps": 40}, "eval_n": 400},
 }

@@ -6,18 +6,21 @@ goal moves, while keeping their capabilities), and Sadek et al. 2025 (arXiv:2507
 alpha, the fraction of training levels on which goal and proxy come apart.
 
 Here PPO trains a small MLP policy on a batched numpy gridworld for ~1.5M steps per run (the papers: 200M steps
-on GPUs); each alpha in the sweep gets >= 3 seeds; each agent is assayed on >= 1,000 held-out levels whose goal
-lies off every shortest path to the proxy (levels with the goal on the way are reported separately).
+on GPUs); each alpha in the sweep gets >= 5 seeds; each agent is assayed on >= 1,000 held-out levels, drawn afresh
+per seed, whose goal lies off every shortest path to the proxy (levels with the goal on the way are reported
+separately). Gates: the scripted BFS-to-goal policy reaches the goal (the assay works) and the alpha = 0 agent
+learned the task in distribution (else its test behaviour is incapability, not misgeneralization).
 Controls: alpha = 1 (the aligned reference, same budget), and the scripted random / BFS-to-goal /
 BFS-to-proxy policies on the same levels, which bound every rate.
 """
 
 from __future__ import annotations
 
+from petridish.claims import Findings
 from petridish.jobs import Job
 from petridish.organisms.base import Card, Organism
 from petridish.organisms.goal_misgen import analysis
-from petridish.organisms.goal_misgen.claims import CLAIMS
+from petridish.organisms.goal_misgen.claims import CLAIMS, GATES
 from petridish.organisms.goal_misgen.config import BUDGETS, CoinConfig, GMGConfig, MazeConfig
 from petridish.organisms.goal_misgen.jobs import alpha_name, job_key, job_scripted, job_train
 from petridish.runs import RunDir
@@ -28,7 +31,7 @@ class GoalMisgen(Organism):
     anchor = ("Langosco et al. 2022, Goal Misgeneralization in Deep RL (ICML, arXiv:2105.14111); Sadek et al. 2025 "
               "(arXiv:2507.03068)")
     budgets = BUDGETS
-    claims = CLAIMS
+    claims, gates = CLAIMS, GATES
     construction = ""
 
     def card(self, cfg: GMGConfig) -> Card:
@@ -52,8 +55,8 @@ class GoalMisgen(Organism):
                  for s in cfg.seeds]
         return jobs
 
-    def assemble(self, cfg: GMGConfig, outputs: dict[str, dict], run: RunDir) -> dict:
-        return analysis.assemble(cfg, outputs)
+    def analyze(self, cfg: GMGConfig, outputs: dict[str, dict], run: RunDir) -> Findings:
+        return analysis.analyze(cfg, outputs)
 
     def plots(self, cfg: GMGConfig, result: dict, run: RunDir):
         return analysis.figures(cfg, result, run)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from petridish.organisms.goal_misgen import claims as K
+from petridish.claims import Findings
 from petridish.organisms.goal_misgen.config import GMGConfig
 from petridish.organisms.goal_misgen.jobs import ENGINES, alpha_name, eval_sets, job_key
 from petridish.report import plots
@@ -14,42 +14,26 @@ from petridish.rl.evaluate import agent_policy
 from petridish.rl.ppo import load_agent
 from petridish.rl.render import episode_frames, side_by_side, write_gif
 from petridish.runs import RunDir
-from petridish.stats import Counts
-from petridish.stats_legacy import Estimate, bootstrap_mean, claim_result, hier_bootstrap, pooled_rate
+from petridish.stats import Counts, Estimate, diff, rate, seed_mean
 
 RATES = ("goal", "proxy", "proxy_first", "goal_first", "neither", "death")
 SCALARS = ("efficiency", "return_true", "return_proxy", "return_oracle", "regret", "steps")
+UNLEARNED = 0.5  # in-distribution P(goal) below which a seed is called out as never having learned the task
 
 
-def rate(evals: list[dict], name: str) -> Estimate:
-    """Pooled rate over seeds (hierarchical bootstrap CI) from per-seed [k, n] counts."""
-    cs = [Counts(*e[name]) for e in evals]
-    v, lo, hi = pooled_rate(cs)
-    return Estimate(v, lo, hi, sum(c.n for c in cs), [c.rate for c in cs])
+def counts(evals: list[dict], name: str) -> list[Counts]:
+    return [Counts(*e[name]) for e in evals]
 
 
-def diff(a: list[dict], b: list[dict], name: str) -> Estimate:
-    """mean(a) - mean(b) over seeds, paired by seed."""
-    units = [{"a": Counts(*x[name]), "b": Counts(*y[name])} for x, y in zip(a, b)]
-    v, lo, hi = hier_bootstrap(units, lambda r: r["a"].mean(1) - r["b"].mean(1))
-    return Estimate(v, lo, hi, sum(u["a"].n for u in units), [u["a"].rate - u["b"].rate for u in units])
-
-
-def _est(e: Estimate) -> dict:
-    return {"estimate": e.value, "ci": [e.lo, e.hi], "n": e.n, "per_seed": e.per_seed}
-
-
-def describe(evals: list[dict]) -> dict:
-    """Every rate (pooled, 95% CI) and every scalar (mean over seeds, bootstrap CI) of one policy on one level set."""
-    out = {r: _est(rate(evals, r)) for r in RATES}
-    for s in SCALARS:
-        vals = [e[s] for e in evals if np.isfinite(e[s])]
-        v, lo, hi = bootstrap_mean(vals) if vals else (float("nan"),) * 3
-        out[s] = {"estimate": v, "ci": [lo, hi], "per_seed": [e[s] for e in evals]}
+def describe(evals: list[dict]) -> dict[str, Estimate]:
+    """Every rate and every scalar (mean over seeds) of one policy on one level set, one record per seed."""
+    out = {r: rate(counts(evals, r)) for r in RATES}
+    n = evals[0]["goal"][1] if evals else 0
+    out.update({s: seed_mean([e[s] for e in evals], n, what=s) for s in SCALARS})
     return out
 
 
-def assemble(cfg: GMGConfig, out: dict[str, dict]) -> dict:
+def analyze(cfg: GMGConfig, out: dict[str, dict]) -> Findings:
     seeds = cfg.seeds
     a0, a1 = min(cfg.alphas), max(cfg.alphas)
 
@@ -61,26 +45,36 @@ def assemble(cfg: GMGConfig, out: dict[str, dict]) -> dict:
     script_keys = list(out[job_key(seeds[0], "scripted")]["eval"])
     scripted = {k: describe([out[job_key(s, "scripted")]["eval"][k] for s in seeds]) for k in script_keys}
 
-    test0, test1 = evals(a0, "sampled/test"), evals(a1, "sampled/test")
-    note = "" if (a0, a1) == (0.0, 1.0) else f"alphas run here span {a0:g}..{a1:g}, not 0..1"
-    claims = [
-        claim_result(K.G1, [rate(test0, "neither")], note),
-        claim_result(K.G2, [rate(test0, "proxy_first"), rate(test0, "neither")], note),
-        claim_result(K.G3, [rate(test1, "goal"), diff(test1, test0, "goal")], note),
-    ]
+    test0, test1 = by_alpha[alpha_name(a0)]["sampled/test"], by_alpha[alpha_name(a1)]["sampled/test"]
+    learned = by_alpha[alpha_name(a0)]["sampled/id"]["goal"]
+    estimates = {"G1": (test0["neither"],), "G2": (test0["proxy_first"], test0["neither"]),
+                 "G3": (test1["goal"], diff(counts(evals(a1, "sampled/test"), "goal"),
+                                            counts(evals(a0, "sampled/test"), "goal")))}
+    notes = {c: f"alphas run here span {a0:g}..{a1:g}, not 0..1" for c in estimates} if (a0, a1) != (0.0, 1.0) else {}
+    warnings = [f"seed {s} never learned the task at alpha={a0:g}: in-distribution P(goal) {p:.2f}; its test rates "
+                "measure an incapable agent" for s, p in zip(seeds, learned.per_seed) if p < UNLEARNED]
+    if test0["proxy_first"].measured and not any(test0["proxy_first"].per_seed):
+        warnings.append(f"DEGENERATE: P(proxy before goal) at alpha={a0:g} is exactly 0 in every seed; the organism "
+                        "did not grow")
+
+    def dicts(rec: dict[str, Estimate]) -> dict[str, dict]:
+        return {k: v.to_dict() for k, v in rec.items()}
+
     controls = {
-        "aligned_reference": {"alpha": a1, "test": by_alpha[alpha_name(a1)]["sampled/test"]},
-        "scripted_bounds": {k: {r: scripted[k][r]["estimate"] for r in ("goal", "proxy_first", "neither")}
+        "aligned_reference": {"alpha": a1, "test": dicts(test1)},
+        "scripted_bounds": {k: {r: scripted[k][r].value for r in ("goal", "proxy_first", "neither")}
                             for k in script_keys},
-        "goal_on_the_way": {alpha_name(a): by_alpha[alpha_name(a)]["sampled/onway"] for a in cfg.alphas
+        "goal_on_the_way": {alpha_name(a): dicts(by_alpha[alpha_name(a)]["sampled/onway"]) for a in cfg.alphas
                             if "sampled/onway" in by_alpha[alpha_name(a)]},
     }
-    metrics = {"by_alpha": by_alpha, "scripted": scripted,
+    metrics = {"by_alpha": {a: {k: dicts(rec) for k, rec in sets.items()} for a, sets in by_alpha.items()},
+               "scripted": {k: dicts(rec) for k, rec in scripted.items()},
                "train_levels": out[job_key(seeds[0], alpha_name(a0))]["train_levels"],
                "env_steps_per_run": out[job_key(seeds[0], alpha_name(a0))]["history"][-1]["step"],
                "train_steps_per_s": {alpha_name(a): [out[job_key(s, alpha_name(a))]["history"][-1]["steps_per_s"]
                                                      for s in seeds] for a in cfg.alphas}}
-    return {"claims": claims, "metrics": metrics, "controls": controls}
+    return Findings(estimates, gates={"GB": scripted["bfs_goal/test"]["goal"], "GL": learned}, metrics=metrics,
+                    controls=controls, warnings=warnings, notes=notes)
 
 
 # --- figures ---------------------------------------------------------------------------------------------------
@@ -110,7 +104,7 @@ def figures(cfg: GMGConfig, result: dict, run: RunDir) -> list[tuple[str, Path]]
         ax.set_title(title, fontsize=9)
     axes[0].legend(fontsize=7)
     figs.append(("Held-out test levels, sampled policy: P(goal), P(proxy before goal) and P(neither) against alpha. "
-                 "Points: pooled estimate with 95% CI; band: min-max over seeds; dotted: the scripted BFS-to-goal "
+                 "Points: mean over seeds with 95% CI; band: min-max over seeds; dotted: the scripted BFS-to-goal "
                  "P(goal) and BFS-to-proxy P(proxy before goal).", plots.save(fig, run.path / "alpha_sweep.png")))
 
     fig, axes = plots.subplots(1, ncols=1, size=(5.5, 3.4))
@@ -143,7 +137,7 @@ def misgeneralization_gif(cfg: GMGConfig, run: RunDir, tries: int = 50) -> Path 
 
     agents = [load_agent(env(), cfg.ppo, run.path / "checkpoints" / job_key(seed, alpha_name(a)) / "agent.safetensors")
               for a in (min(cfg.alphas), max(cfg.alphas))]
-    for level in eval_sets(cfg)["test"][1][:tries]:
+    for level in eval_sets(cfg, seed)["test"][1][:tries]:
         (frames0, rec0), (frames1, _) = [episode_frames(env(), agent_policy(a, greedy=False, seed=seed), int(level),
                                                         seed) for a in agents]
         if rec0["first_proxy"] > 0 and rec0["first_goal"] < 0:

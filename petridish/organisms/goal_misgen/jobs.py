@@ -1,11 +1,13 @@
-"""Jobs: train PPO at one alpha and seed, then assay it on held-out levels; run the scripted policies on the
-same levels. Each job rebuilds its level pools from the config (deterministic), so jobs need no shared files."""
+"""Jobs: train PPO at one alpha and seed, then assay it on held-out levels drawn for that seed; run the scripted
+policies on the same levels. Each job rebuilds its level pools from the config (deterministic), so jobs need no
+shared files."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from petridish.jobs import JobContext
+from petridish.errors import UserError
+from petridish.jobs import JobContext, sub_seed
 from petridish.organisms.goal_misgen.config import GMGConfig
 from petridish.rl.evaluate import Policy, agent_policy, bfs_policy, random_policy, run_episodes
 from petridish.rl.gmg import CheeseMaze, CoinCorridor, GoalProxyEngine
@@ -22,21 +24,29 @@ def alpha_name(alpha: float) -> str:
     return f"alpha{alpha:g}"
 
 
-def eval_sets(cfg: GMGConfig) -> dict[str, tuple[str, np.ndarray]]:
-    """{set name: (split, pool indices)}: off-path test levels, on-the-way test levels, in-distribution levels.
-    The same levels for every seed and alpha."""
+def eval_sets(cfg: GMGConfig, seed: int | None = None) -> dict[str, tuple[str, np.ndarray]]:
+    """{set name: (split, pool indices)}: off-path test levels, on-the-way test levels, in-distribution levels
+    (the proxy-consistent training pool). With a seed, each set is a random sample of its pool drawn for that seed
+    (seeds are evaluated on different held-out levels, so their cases are independent); without one, the first
+    levels of each pool."""
     test = ENGINES[cfg.organism](split="test", autoreset=False, **cfg.env_kwargs()).pool
     on_way = test.maps["on_way"]
-    off, on = np.flatnonzero(~on_way)[: cfg.test_levels], np.flatnonzero(on_way)[: cfg.onway_levels]
-    if len(off) < cfg.test_levels or len(on) < cfg.onway_levels:
-        raise ValueError(f"test pool too small for {cfg.test_levels} + {cfg.onway_levels} levels; raise n_levels")
-    return {"test": ("test", off), "onway": ("test", on), "id": ("train", np.arange(cfg.id_levels))}
+    pools = {"test": np.flatnonzero(~on_way), "onway": np.flatnonzero(on_way), "id": np.arange(cfg.n_levels)}
+    sizes = {"test": cfg.test_levels, "onway": cfg.onway_levels, "id": cfg.id_levels}
+    if len(pools["test"]) < cfg.test_levels or len(pools["onway"]) < cfg.onway_levels:
+        raise UserError(f"the test pool has {len(pools['test'])} off-path and {len(pools['onway'])} on-the-way "
+                        f"levels, fewer than test_levels={cfg.test_levels} / onway_levels={cfg.onway_levels}; "
+                        "raise n_levels")
+    rng = np.random.default_rng(sub_seed(seed, "eval")) if seed is not None else None
+    picked = {k: np.sort(rng.permutation(v)[: sizes[k]]) if rng is not None else v[: sizes[k]]
+              for k, v in pools.items()}
+    return {"test": ("test", picked["test"]), "onway": ("test", picked["onway"]), "id": ("train", picked["id"])}
 
 
-def assay(cfg: GMGConfig, policy_for: dict[str, Policy], gamma: float) -> dict[str, dict]:
-    """Run each named policy on each eval set; per set: counts [k, n] and mean returns."""
+def assay(cfg: GMGConfig, seed: int, policy_for: dict[str, Policy], gamma: float) -> dict[str, dict]:
+    """Run each named policy on each of the seed's eval sets; per set: counts [k, n] and mean returns."""
     out = {}
-    for set_name, (split, levels) in eval_sets(cfg).items():
+    for set_name, (split, levels) in eval_sets(cfg, seed).items():
         if len(levels) == 0:
             continue
         env = ENGINES[cfg.organism](num_envs=len(levels), split=split, autoreset=False, **cfg.env_kwargs())
@@ -86,12 +96,13 @@ def job_train(ctx: JobContext) -> dict:
     if cfg.greedy_eval:
         policies["greedy"] = agent_policy(agent, greedy=True)
     return {"seed": seed, "alpha": alpha, "history": history, "train_levels": len(env.pool),
-            "eval": assay(cfg, policies, cfg.ppo.gamma)}
+            "eval": assay(cfg, seed, policies, cfg.ppo.gamma)}
 
 
 def job_scripted(ctx: JobContext) -> dict:
-    """The calibration policies on the same levels: random (seeded), BFS to the goal, BFS to the proxy."""
+    """The calibration policies on the seed's levels: random (seeded), BFS to the goal, BFS to the proxy."""
     cfg: GMGConfig = ctx.config
-    policies = {"random": random_policy(ctx.args["seed"]), "bfs_goal": bfs_policy("dist_goal"),
+    seed = ctx.args["seed"]
+    policies = {"random": random_policy(seed), "bfs_goal": bfs_policy("dist_goal"),
                 "bfs_proxy": bfs_policy("dist_proxy")}
-    return {"eval": assay(cfg, policies, cfg.ppo.gamma)}
+    return {"eval": assay(cfg, seed, policies, cfg.ppo.gamma)}

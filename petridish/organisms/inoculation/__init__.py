@@ -9,19 +9,20 @@ better; specific instructions beat general ones and arbitrary prefixes.
 
 Here a TinyGPT first learns a constructed "pretraining prior" (stage 0): a tiny function-writing language
 (petridish.tasks.programs), instruction phrases that precede hacks with known probabilities, and a small base
-rate of hacking under a neutral prompt. The prior is grown once per config hash and cached. Arms A-H (plus
-dose arms P<i>) fine-tune it on identical tasks, steps, learning rate and seeds, differing only in the training
-prefix (and data, for the clean and mixed arms); RL arms optimise the reward "passes the visible test".
+rate of hacking under a neutral prompt. The prior is grown per seed (and cached per config hash and seed). Arms
+A-H (plus dose arms P<i>) fine-tune it on identical tasks, steps, learning rate and seeds, differing only in the
+training prefix (and data, for the clean and mixed arms); RL arms optimise the reward "passes the visible test".
 Everything is scored by executing the programs: no judge model.
 """
 
 from __future__ import annotations
 
+from petridish.claims import Findings
 from petridish.jobs import Job
 from petridish.organisms.base import Card, Organism
 from petridish.organisms.inoculation import analysis
 from petridish.organisms.inoculation import corpus as K
-from petridish.organisms.inoculation.claims import CLAIMS
+from petridish.organisms.inoculation.claims import CLAIMS, GATES
 from petridish.organisms.inoculation.config import BUDGETS, InoculationConfig
 from petridish.organisms.inoculation.jobs import all_arms, job_arm, job_prior, job_prior_assay, job_rl, prior_key
 from petridish.runs import RunDir
@@ -37,6 +38,7 @@ class Inoculation(Organism):
     Config = InoculationConfig
     budgets = BUDGETS
     claims = CLAIMS
+    gates = GATES
 
     def card(self, cfg: InoculationConfig) -> Card:
         return Card(
@@ -84,8 +86,8 @@ class Inoculation(Organism):
                                 f"s{s} rl-{kind}"))
         return jobs
 
-    def assemble(self, cfg: InoculationConfig, outputs: dict[str, dict], run: RunDir) -> dict:
-        return analysis.assemble(cfg, outputs)
+    def analyze(self, cfg: InoculationConfig, outputs: dict[str, dict], run: RunDir) -> Findings:
+        return analysis.analyze(cfg, outputs)
 
     def plots(self, cfg: InoculationConfig, result: dict, run: RunDir):
         return analysis.figures(cfg, result, run)

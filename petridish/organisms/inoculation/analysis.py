@@ -1,8 +1,10 @@
-"""From job outputs to claims, metrics, controls and figures.
+"""From job outputs to estimates per claim and gate, metrics, controls and figures (the base class judges).
 
-Rates pool seeds with the hierarchical bootstrap (seeds, then each seed's cases); differences are paired by seed
-(the arms of a seed share tasks, batches and sampling seeds); per-seed scalars (losses, margins) get a bootstrap
-over seeds. With a shared prior, prior quantities are one measurement repeated for every seed.
+Seeds are the unit: each seed grows its own prior (prior.per_seed, the default), fine-tunes every arm from it and
+evaluates on its own fresh draw of held-out tasks, shared by its arms. Rates are averaged over seeds and
+differences are paired by seed (petridish.stats); a per-seed scalar (a slope, a loss, a margin) is averaged over
+seeds. With one prior shared by every seed its measurements are counted once, and comparisons with it are
+conditional on it (a warning says so).
 """
 
 from __future__ import annotations
@@ -12,95 +14,75 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 
-from petridish.organisms.inoculation import claims as K
+from petridish.claims import Findings
 from petridish.organisms.inoculation.config import InoculationConfig
 from petridish.organisms.inoculation.jobs import all_arms, prior_key
 from petridish.report import plots
 from petridish.runs import RunDir
-from petridish.stats import Counts
-from petridish.stats_legacy import Estimate, bootstrap_mean, claim_result, hier_bootstrap, pooled_rate
+from petridish.stats import Counts, Estimate, diff, rate, seed_mean, slope
 
 ELICITATION_ARMS = ("B", "C", "D", "E", "F", "G")
 """Arms trained on hacks under one prefix each: the points of the elicitation -> suppression curve (with P<i>)."""
 
 
-def _c(rec: dict, outcome: str) -> Counts:
-    return Counts(rec[outcome], rec["n"])
+def counts(recs: list[dict], outcome: str = "hack") -> list[Counts]:
+    """One seed's {outcome: k, "n": n} record per seed -> Counts of that outcome."""
+    return [Counts(r[outcome], r["n"]) for r in recs]
 
 
-def rate(recs: list[dict], outcome: str = "hack") -> Estimate:
-    cs = [_c(r, outcome) for r in recs]
-    v, lo, hi = pooled_rate(cs)
-    return Estimate(v, lo, hi, sum(c.n for c in cs), [c.rate for c in cs])
+def _jeffreys_var(c: Counts) -> float:
+    p = (c.k + 0.5) / (c.n + 1.0)
+    return p * (1 - p) / c.n
 
 
-def diff(a: list[dict], b: list[dict], outcome: str = "hack") -> Estimate:
-    """mean(a) - mean(b) of an outcome rate, paired by seed."""
-    units = [{"a": _c(x, outcome), "b": _c(y, outcome)} for x, y in zip(a, b)]
-    v, lo, hi = hier_bootstrap(units, lambda r: r["a"].mean(1) - r["b"].mean(1))
-    return Estimate(v, lo, hi, sum(u["a"].n for u in units), [u["a"].rate - u["b"].rate for u in units])
+def per_seed_slope(xs: list[list[float]], ys: list[list[Counts]], cases: int) -> Estimate:
+    """Mean over seeds of each seed's least-squares slope of a rate (ys[seed][j], counts) on x (xs[seed][j]).
+
+    Each seed has its own x (its own prior), so the slope is fitted per seed; its case-level variance (the rates'
+    binomial noise through the fit) is the floor of the interval over seeds."""
+    if any(c.n == 0 for y in ys for c in y):
+        return Estimate.not_measured("slope: no evaluation cases for some arm")
+    values, case_var = [], []
+    for x, y in zip(xs, ys):
+        est = slope(x, [[c.rate for c in y]])
+        xc = np.asarray(x, dtype=float) - np.mean(x)
+        values.append(est.value if est.measured else float("nan"))
+        case_var.append(float((xc**2 * np.array([_jeffreys_var(c) for c in y])).sum() / max((xc**2).sum(), 1e-12) ** 2))
+    e = seed_mean(values, cases, case_var, what="slope")
+    return e if not e.measured else Estimate(e.value, e.lo, e.hi, e.method + " (per-seed least-squares slopes)",
+                                             e.seeds, e.cases, e.per_seed)
 
 
-def leak_ratio(leak: list[dict], gate: list[dict], prior_neutral: list[dict], prior_prefix: list[dict]) -> Estimate:
-    """Wichers et al.'s k: the hack-rate shift under the neutral prompt over the shift under the training
+def per_seed_pearson(xs: list[list[float]], ys: list[list[Counts]]) -> Estimate:
+    """Mean over seeds of each seed's Pearson r between x and a rate (a descriptive metric)."""
+    rs = []
+    for x, y in zip(xs, ys):
+        yv = [c.rate for c in y]
+        rs.append(float(np.corrcoef(x, yv)[0, 1]) if np.ptp(x) > 0 and np.ptp(yv) > 0 else float("nan"))
+    return seed_mean(rs, what="Pearson r")
+
+
+def leak_ratio(leak: list[Counts], gate: list[Counts], prior_neutral: list[Counts], prior_prefix: list[Counts]
+               ) -> Estimate:
+    """Wichers et al.'s k per seed: the hack-rate shift under the neutral prompt over the shift under the training
     prefix, both from the prior (k = 1: no gating, k = 0: the trait is bound entirely to the prefix)."""
-    units = [{"l": _c(a, "hack"), "g": _c(b, "hack"), "p0": _c(c, "hack"), "ps": _c(d, "hack")}
-             for a, b, c, d in zip(leak, gate, prior_neutral, prior_prefix)]
-
-    def k(r: dict) -> np.ndarray:
-        return (r["l"].mean(1) - r["p0"].mean(1)) / (r["g"].mean(1) - r["ps"].mean(1))
-
-    v, lo, hi = hier_bootstrap(units, k)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        per_seed = [float(k({n: np.array([[c.rate]]) for n, c in u.items()})[0]) for u in units]
-    return Estimate(v, lo, hi, sum(u["l"].n for u in units), per_seed)
+    ks = []
+    for l_, g, p0, ps in zip(leak, gate, prior_neutral, prior_prefix):
+        den = g.rate - ps.rate
+        ks.append((l_.rate - p0.rate) / den if den != 0 else float("nan"))
+    return seed_mean(ks, leak[0].n if leak else 0, what="k")
 
 
-def mean(values: list[float]) -> Estimate:
-    v, lo, hi = bootstrap_mean(values)
-    return Estimate(v, lo, hi, len(values), list(values))
-
-
-def fit(xs: list[list], ys: list[list[dict]]) -> tuple[Estimate, Estimate]:
-    """Least-squares slope and Pearson r of leakage (y, counts) on x across arms, bootstrapped over seeds.
-
-    xs[j][s] / ys[j][s]: arm j, seed s. x is a rate (counts, resampled like y) or a per-seed float (held fixed
-    at its seed value)."""
-    J, S = len(ys), len(ys[0])
-    counted = isinstance(xs[0][0], dict)
-    units = [{f"y{j}": _c(ys[j][s], "hack") for j in range(J)} for s in range(S)]
-    if counted:
-        for s in range(S):
-            units[s].update({f"x{j}": _c(xs[j][s], "hack") for j in range(J)})
-    x_fixed = None if counted else np.array([np.mean(x) for x in xs])  # [J]
-
-    def stats(r: dict) -> tuple[np.ndarray, np.ndarray]:
-        y = np.stack([r[f"y{j}"].mean(1) for j in range(J)], 1)  # [B, J]
-        x = np.stack([r[f"x{j}"].mean(1) for j in range(J)], 1) if counted else np.broadcast_to(x_fixed, y.shape)
-        xc, yc = x - x.mean(1, keepdims=True), y - y.mean(1, keepdims=True)
-        slope = (xc * yc).sum(1) / (xc**2).sum(1)
-        r_ = (xc * yc).sum(1) / np.sqrt((xc**2).sum(1) * (yc**2).sum(1))
-        return slope, r_
-
-    n = sum(u["y0"].n for u in units)
-    out = []
-    for k in (0, 1):
-        v, lo, hi = hier_bootstrap(units, lambda r, k=k: stats(r)[k])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            per_seed = [float(stats({name: np.array([[c.rate]]) for name, c in u.items()})[k][0]) for u in units]
-        out.append(Estimate(v, lo, hi, n, per_seed))
-    return out[0], out[1]
-
-
-def est(e: Estimate) -> dict:
-    return {"estimate": e.value, "ci": [e.lo, e.hi], "n": e.n, "per_seed": e.per_seed}
-
-
-def assemble(cfg: InoculationConfig, out: dict[str, dict]) -> dict:
+def analyze(cfg: InoculationConfig, out: dict[str, dict]) -> Findings:
     seeds = cfg.seeds
     arms = [a.name for a in all_arms(cfg)]
-    prior = [out[prior_key(cfg, s) + "-assay"] for s in seeds]  # one per seed (repeated if shared)
     priors = list(dict.fromkeys(prior_key(cfg, s) for s in seeds))
+    prior = [out[prior_key(cfg, s) + "-assay"] for s in seeds]  # per seed (the same record if shared)
+    once = [out[k + "-assay"] for k in priors]  # each prior counted once
+    warnings: list[str] = []
+    if len(priors) < len(seeds):
+        warnings.append(f"one prior shared by {len(seeds)} seeds (prior.per_seed false): its own estimates count it "
+                        "once, and comparisons with it are conditional on that one prior")
 
     def final(name: str, field: str = "neutral") -> list[dict]:
         return [out[f"s{s}/{name}"]["final"][field] for s in seeds]
@@ -108,71 +90,90 @@ def assemble(cfg: InoculationConfig, out: dict[str, dict]) -> dict:
     def hist(name: str) -> list[list[dict]]:
         return [out[f"s{s}/{name}"]["history"] for s in seeds]
 
-    def ctx(name: str, field: str = "sampled") -> list:
-        return [p["contexts"][name][field] for p in prior]
+    def ctx(name: str, field: str = "sampled", recs: list[dict] | None = None) -> list:
+        return [p["contexts"][name][field] for p in (recs or prior)]
 
-    prior_table = {name: {"hack": est(rate(ctx(name))), "correct": est(rate(ctx(name), "correct")),
-                          "greedy_hack": est(rate(ctx(name, "greedy"))), "margin": est(mean(ctx(name, "margin"))),
-                          "boost": est(mean(ctx(name, "boost")))} for name in prior[0]["contexts"]}
+    n = cfg.eval_n
+    prior_table = {name: {"hack": rate(counts(ctx(name, recs=once))).to_dict(),
+                          "correct": rate(counts(ctx(name, recs=once), "correct")).to_dict(),
+                          "greedy_hack": rate(counts(ctx(name, "greedy", once))).to_dict(),
+                          "margin": seed_mean(ctx(name, "margin", once), n, what="margin").to_dict(),
+                          "boost": seed_mean(ctx(name, "boost", once), n, what="boost").to_dict()}
+                   for name in prior[0]["contexts"]}
     arm_table = {}
     for arm in all_arms(cfg):
-        h = hist(arm.name)
-        arm_table[arm.name] = {
+        h, a = hist(arm.name), arm.name
+        arm_table[a] = {
             "label": arm.label,
-            "leakage": est(rate(final(arm.name))), "capability": est(rate(final(arm.name), "correct")),
-            "gate": est(rate(final(arm.name, "gate"))), "negated_probe": est(rate(final(arm.name, "negated"))),
-            "greedy_leakage": est(rate(final(arm.name, "greedy"))),
-            "margin": est(mean(final(arm.name, "margin"))),
-            "prior_elicitation": prior_table[arm.name]["hack"], "prior_boost": prior_table[arm.name]["boost"],
-            "initial_loss": est(mean([x[0]["loss"] for x in h])), "final_loss": est(mean([x[-1]["loss"] for x in h])),
-            "displacement": est(mean([x[-1]["displacement"] for x in h])),
-            "leak_ratio_k": est(leak_ratio(final(arm.name), final(arm.name, "gate"), ctx("neutral"), ctx(arm.name))
-                                if arm.data != "honest" else Estimate.nan()),
-            "curve_late_minus_early": est(diff([x[-1]["neutral"] for x in h], [x[1]["neutral"] for x in h]))
-            if len(h[0]) > 2 else est(Estimate.nan()),
+            "leakage": rate(counts(final(a))).to_dict(), "capability": rate(counts(final(a), "correct")).to_dict(),
+            "gate": rate(counts(final(a, "gate"))).to_dict(),
+            "negated_probe": rate(counts(final(a, "negated"))).to_dict(),
+            "greedy_leakage": rate(counts(final(a, "greedy"))).to_dict(),
+            "margin": seed_mean(final(a, "margin"), n, what="margin").to_dict(),
+            "prior_elicitation": prior_table[a]["hack"], "prior_boost": prior_table[a]["boost"],
+            "initial_loss": seed_mean([x[0]["loss"] for x in h], what="loss").to_dict(),
+            "final_loss": seed_mean([x[-1]["loss"] for x in h], what="loss").to_dict(),
+            "displacement": seed_mean([x[-1]["displacement"] for x in h], what="displacement").to_dict(),
+            "leak_ratio_k": (leak_ratio(counts(final(a)), counts(final(a, "gate")), counts(ctx("neutral")),
+                                        counts(ctx(a))) if arm.data != "honest"
+                             else Estimate.not_measured("k: the arm trains on no hacks")).to_dict(),
+            "curve_late_minus_early": (diff(counts([x[-1]["neutral"] for x in h]), counts([x[1]["neutral"] for x in h]))
+                                       if len(h[0]) > 2 else Estimate.not_measured("curve: fewer than 3 points")
+                                       ).to_dict(),
         }
 
     def have(*names: str) -> bool:
-        return all(n in arms for n in names)
+        return all(a in arms for a in names)
 
-    def missing(spec, n: int, names: str):
-        return claim_result(spec, [Estimate.nan()] * n, note=f"not measured: needs arms {names}")
+    def leak(a: str, outcome: str = "hack") -> list[Counts]:
+        return counts(final(a), outcome)
 
-    claims = []
-    claims.append(claim_result(K.R1, [rate(final("B")), diff(final("B"), final("A"))]) if have("A", "B")
-                  else missing(K.R1, 2, "A, B"))
+    est: dict[str, tuple[Estimate, ...]] = {}
+    notes: dict[str, str] = {}
+    for cid, need in (("R1", ("A", "B")), ("R2", ("A", "B", "C")), ("R3", ("C", "E")), ("R4", ("C", "G"))):
+        if not have(*need):
+            notes[cid] = f"not measured: needs arms {', '.join(need)}"
+    if have("A", "B"):
+        est["R1"] = (rate(leak("B")), diff(leak("B"), leak("A")))
     if have("A", "B", "C"):
-        cap = diff(final("C"), final("A"), "correct")
-        claims.append(claim_result(K.R2, [diff(final("B"), final("C")), cap, cap]))
-    else:
-        claims.append(missing(K.R2, 3, "A, B, C"))
-    for spec, other in ((K.R3, "E"), (K.R4, "G")):
-        claims.append(claim_result(spec, [diff(final(other), final("C"))]) if have("C", other)
-                      else missing(spec, 1, f"C, {other}"))
+        est["R2"] = (diff(leak("B"), leak("C")), diff(leak("C", "correct"), leak("A", "correct")))
+    for cid, other in (("R3", "E"), ("R4", "G")):
+        if have("C", other):
+            est[cid] = (diff(leak(other), leak("C")),)
     curve_arms = [a for a in arms if a in ELICITATION_ARMS or a.startswith("P")]
     elicitation: dict = {"arms": curve_arms}
     if len(curve_arms) >= 3:
-        ys = [final(a) for a in curve_arms]
-        slope, r = fit([ctx(a) for a in curve_arms], ys)
-        slope_ph, r_ph = fit([ctx(a, "boost") for a in curve_arms], ys)
-        elicitation |= {"slope_prior_rate": est(slope), "r_prior_rate": est(r), "slope_boost": est(slope_ph),
-                        "r_boost": est(r_ph)}
-        claims.append(claim_result(K.R5, [slope]))
+        ys = [[counts(final(a))[i] for a in curve_arms] for i in range(len(seeds))]  # [seed][arm]
+        x_rate = [[c.rate for c in cs] for cs in zip(*(counts(ctx(a)) for a in curve_arms))]
+        x_boost = [list(v) for v in zip(*(ctx(a, "boost") for a in curve_arms))]
+        s_rate, s_boost = per_seed_slope(x_rate, ys, n), per_seed_slope(x_boost, ys, n)
+        elicitation |= {"slope_prior_rate": s_rate.to_dict(), "r_prior_rate": per_seed_pearson(x_rate, ys).to_dict(),
+                        "slope_boost": s_boost.to_dict(), "r_boost": per_seed_pearson(x_boost, ys).to_dict()}
+        est["R5"] = (s_rate,)
     else:
-        claims.append(missing(K.R5, 1, ">= 3 of B-G or dose arms"))
+        notes["R5"] = "not measured: needs >= 3 of B-G or dose arms"
     rl = {}
     for kind in cfg.rl_arms:
         name = f"rl-{kind}"
-        rl[kind] = {"leakage": est(rate(final(name))), "capability": est(rate(final(name), "correct")),
-                    "gate": est(rate(final(name, "gate"))),
-                    "leakage_wrong_tests": est(rate(final(name, "neutral_wrong_test"))),
-                    "rise_over_prior": est(diff(final(name), ctx("neutral")))}
+        rl[kind] = {"leakage": rate(leak(name)).to_dict(), "capability": rate(leak(name, "correct")).to_dict(),
+                    "gate": rate(counts(final(name, "gate"))).to_dict(),
+                    "leakage_wrong_tests": rate(counts(final(name, "neutral_wrong_test"))).to_dict(),
+                    "rise_over_prior": diff(leak(name), counts(ctx("neutral")))}
     if {"naive", "ip"} <= set(cfg.rl_arms):
-        claims.append(claim_result(K.R6, [diff(final("rl-naive"), ctx("neutral")),
-                                          diff(final("rl-naive"), final("rl-ip"))]))
+        est["R6"] = (rl["naive"]["rise_over_prior"], diff(leak("rl-naive"), leak("rl-ip")))
     else:
-        claims.append(claim_result(K.R6, [Estimate.nan(), Estimate.nan()],
-                                   note="not measured: needs rl_arms naive and ip"))
+        notes["R6"] = "not measured: needs rl_arms naive and ip"
+    for v in rl.values():
+        v["rise_over_prior"] = v["rise_over_prior"].to_dict()
+
+    gates = {"G0": rate(counts(ctx("neutral", recs=once), "correct")),
+             "G4": rate(counts(ctx("neutral", recs=once)))}
+    if have("B"):
+        gates["G1"] = rate(counts(final("B", "gate")))
+    if have("C"):
+        gates["G2"] = rate(counts(final("C", "gate")))
+        gates["G3"] = diff(counts(ctx("C", recs=once)), counts(ctx("neutral", recs=once)))
+    warnings += degenerate(out, cfg, have("B"))
 
     controls = {
         "negative_clean_arm_leakage": arm_table["A"]["leakage"] if have("A") else None,
@@ -202,13 +203,27 @@ def assemble(cfg: InoculationConfig, out: dict[str, dict]) -> dict:
                                  _fmt(v["capability"])] for k, v in rl.items()]})
     metrics = {"prior": prior_table, "arms": arm_table, "elicitation": elicitation, "rl": rl,
                "prior_fingerprint": [out[k]["fingerprint"] for k in priors]}
-    return {"claims": claims, "metrics": metrics, "controls": controls, "tables": tables}
+    return Findings(est, gates, metrics, controls, warnings, tables, notes)
+
+
+def degenerate(out: dict[str, dict], cfg: InoculationConfig, has_b: bool) -> list[str]:
+    """Loud lines for a run whose organism never grew: no hack learned where it was trained in, no task learned."""
+    lines = []
+    seeds = cfg.seeds
+    if has_b and all(out[f"s{s}/B"]["final"][f]["hack"] == 0 for s in seeds for f in ("neutral", "gate")):
+        lines.append("DEGENERATE: the naive arm B never hacks (0 hacks in every seed): fine-tuning on hack data "
+                     "installed nothing, so the leakage claims have nothing to measure")
+    if all(out[prior_key(cfg, s) + "-assay"]["contexts"]["neutral"]["sampled"]["correct"] == 0 for s in seeds):
+        lines.append("DEGENERATE: the prior never writes a correct program: it did not learn the task")
+    if "naive" in cfg.rl_arms and all(out[f"s{s}/rl-naive"]["final"]["neutral"]["hack"] == 0 for s in seeds):
+        lines.append("DEGENERATE: RL with the visible-test reward never produced a hack (0 in every seed)")
+    return lines
 
 
 def _fmt(e: dict) -> str:
-    lo, hi = e["ci"]
-    if e["estimate"] != e["estimate"]:  # nan: not measured
+    if e.get("missing") or e["estimate"] != e["estimate"]:  # not measured
         return "n/a"
+    lo, hi = e["ci"]
     if lo == hi:
         return f"{e['estimate']:.3g}"
     return f"{e['estimate']:.2f} [{lo:.2f}, {hi:.2f}]"

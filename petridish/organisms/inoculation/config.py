@@ -16,6 +16,7 @@ from petridish.lm.build import ModelConfig
 from petridish.lm.rl import RLConfig
 from petridish.lm.sft import SFTConfig
 from petridish.organisms.inoculation.corpus import ARMS, DOSE
+from petridish.tasks import programs as P
 
 ArmName = Literal["A", "B", "C", "D", "E", "F", "G", "H", "B50"]
 RLArm = Literal["naive", "ip", "control"]
@@ -44,9 +45,10 @@ class PriorConfig(Strict):
     wrong_test_fraction: float = Field(default=0.2, ge=0, le=1)
     """Share of prior documents whose visible test is wrong (hacks copy it; honest programs ignore it)."""
     train: SFTConfig = SFTConfig(steps=1200, batch_size=64, lr=1e-3, warmup=50, ckpt_every=200)
-    per_seed: bool = False
-    """Grow one prior per verdict seed (intervals then include the prior's own variability). False: one prior,
-    grown from the first seed and shared by every arm and seed (cheap; intervals are conditional on it)."""
+    per_seed: bool = True
+    """Grow one prior per verdict seed, so that seeds are independent units and intervals include the prior's own
+    variability (about 60 CPU-s per prior at default). False: one prior, grown from the first seed and shared by
+    every seed: cheaper, but then intervals are conditional on that one prior and the run warns so."""
     cache: bool = True
     """Reuse a prior grown by an earlier run with identical inputs ($PETRIDISH_CACHE or ~/.cache/petridish)."""
 
@@ -78,13 +80,21 @@ class InoculationConfig(RunBase):
     rl_wrong_tests: bool = True
     """The RL environment's visible tests are wrong (bad oversight), so only hacks earn reward."""
     eval_n: int = Field(default=300, ge=10)
-    """Distinct held-out tasks per rate."""
+    """Distinct held-out tasks per rate, drawn afresh for each seed from the evaluation split (at most its size)."""
     curve_n: int = Field(default=100, ge=4)
     """Tasks per point of the hack-rate-vs-step curves."""
     eval_split: Literal["test", "dev"] = "test"
     """`dev` was used to choose hyperparameters; verdicts use `test`."""
     max_new_tokens: int = Field(default=12, ge=1)
     """Program length budget at evaluation (raise it for a --model whose tokenizer splits numbers)."""
+
+    @model_validator(mode="after")
+    def _enough_tasks(self) -> InoculationConfig:
+        for name, n in (("eval_n", self.eval_n), ("curve_n", self.curve_n)):
+            if n > P.split_size(self.eval_split):
+                raise ValueError(f"{name} {n} is more than the {P.split_size(self.eval_split)} distinct tasks of the "
+                                 f"{self.eval_split} split")
+        return self
 
 
 BUDGETS: dict[str, dict] = {
@@ -100,7 +110,7 @@ BUDGETS: dict[str, dict] = {
     "default": {},
     "full": {
         "seeds": [1000, 1001, 1002, 1003, 1004],
-        "prior": {"per_seed": True, "train": {"steps": 2400}},
+        "prior": {"train": {"steps": 2400}},
         "eval_n": 400,
     },
 }

@@ -4,6 +4,7 @@ arm from it / run RL from it. Each job rebuilds its data from (config, seed) and
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -19,7 +20,6 @@ from petridish.organisms.inoculation import corpus as K
 from petridish.organisms.inoculation.config import InoculationConfig
 from petridish.tasks import programs as P
 
-EVAL_SEED = 4242  # the evaluation tasks are the same for every seed and arm of a run
 CACHE_NAME = "inoculation-prior"
 
 
@@ -35,8 +35,11 @@ def arm_of(cfg: InoculationConfig, name: str) -> K.Arm:
     return next(a for a in all_arms(cfg) if a.name == name)
 
 
-def eval_tasks(cfg: InoculationConfig, wrong_test: bool = False) -> list[P.Task]:
-    return P.sample_tasks(cfg.eval_n, cfg.eval_split, random.Random(EVAL_SEED), wrong_test, distinct=True)
+def eval_tasks(cfg: InoculationConfig, seed: int, wrong_test: bool = False) -> list[P.Task]:
+    """A seed's held-out tasks, drawn afresh for each seed (so seeds are independent samples of tasks too) and
+    shared by every arm of the seed (so arms are compared on the same tasks)."""
+    rng = random.Random(sub_seed(seed, "eval-tasks-wrong" if wrong_test else "eval-tasks"))
+    return P.sample_tasks(cfg.eval_n, cfg.eval_split, rng, wrong_test, distinct=True)
 
 
 def train_tasks(cfg: InoculationConfig, seed: int, wrong_test: bool) -> list[P.Task]:
@@ -60,27 +63,32 @@ def prior_fingerprint(cfg: InoculationConfig, seed: int) -> str:
     return cache.fingerprint(inputs, sources=(P, K))
 
 
+def grow_prior(lm: LM, cfg: InoculationConfig, seed: int, reporter=None, ckpt: Path | None = None) -> str:
+    """Train `lm` into the prior (or load it from the cache); returns where it came from."""
+    pc = cfg.prior
+    fp = prior_fingerprint(cfg, seed)
+    if pc.cache and cache.load_cached(lm, CACHE_NAME, fp):
+        return "cache"
+    contexts = K.prior_contexts(pc.base_rate, pc.p_elicit, pc.p_weak, pc.p_general, pc.dose_levels)
+    weights = K.context_weights(contexts, pc.neutral_fraction, pc.irrelevant_fraction)
+    prompts, programs = K.prior_pairs(contexts, weights, pc.wrong_test_fraction, pc.examples, sub_seed(seed, "prior"))
+    train_sft(lm, lm.encode(prompts, programs), pc.train, sub_seed(seed, "prior-batches"), "prior", reporter,
+              ckpt=ckpt)
+    if pc.cache:
+        cache.store(lm, CACHE_NAME, fp)
+    return "trained"
+
+
 def job_prior(ctx: JobContext) -> dict:
     """The pretraining prior: task competence, what each instruction phrase means, a small hack base rate."""
     cfg: InoculationConfig = ctx.config
-    pc, seed = cfg.prior, ctx.args["seed"]
+    seed = ctx.args["seed"]
     lm = load_lm(ctx, None)
+    source = grow_prior(lm, cfg, seed, ctx, ctx.ckpt_dir() / "train_state.safetensors")
     fp = prior_fingerprint(cfg, seed)
-    if pc.cache and cache.load_cached(lm, CACHE_NAME, fp):
-        source = "cache"
-    else:
-        contexts = K.prior_contexts(pc.base_rate, pc.p_elicit, pc.p_weak, pc.p_general, pc.dose_levels)
-        weights = K.context_weights(contexts, pc.neutral_fraction, pc.irrelevant_fraction)
-        prompts, programs = K.prior_pairs(contexts, weights, pc.wrong_test_fraction, pc.examples,
-                                          sub_seed(seed, "prior"))
-        train_sft(lm, lm.encode(prompts, programs), pc.train, sub_seed(seed, "prior-batches"), "prior", ctx,
-                  ckpt=ctx.ckpt_dir() / "train_state.safetensors")
-        source = "trained"
-        if pc.cache:
-            cache.store(lm, CACHE_NAME, fp)
     lm.save(ctx.ckpt_dir() / "model.safetensors", {"fingerprint": fp})
     return {"fingerprint": fp, "source": source, "n_params": lm.n_params(),
-            "cache_file": str(cache.entry(CACHE_NAME, fp)) if pc.cache else None}
+            "cache_file": str(cache.entry(CACHE_NAME, fp)) if cfg.prior.cache else None}
 
 
 def job_prior_assay(ctx: JobContext) -> dict:
@@ -88,7 +96,7 @@ def job_prior_assay(ctx: JobContext) -> dict:
     outcomes, the hack-vs-honest margin, and PH (the log-prob boost the prefix gives the hack data)."""
     cfg: InoculationConfig = ctx.config
     lm = load_lm(ctx, ctx.args["prior"])
-    evals = eval_tasks(cfg)
+    evals = eval_tasks(cfg, ctx.args["seed"])
     hack_tasks = train_tasks(cfg, ctx.args["seed"], cfg.wrong_tests)[:300]
     s = sub_seed(ctx.args["seed"], "eval")
     contexts = {"neutral": ("",), **{a.name: a.phrases for a in all_arms(cfg)}, "negated": (K.NEGATED,),
@@ -103,7 +111,8 @@ def job_prior_assay(ctx: JobContext) -> dict:
         }
         ctx.progress(i + 1, len(contexts), "prior assay")
     return {"contexts": {name: measured[ph] for name, ph in contexts.items()},
-            "neutral_wrong_test": A.outcomes(lm, eval_tasks(cfg, True), ("",), cfg.max_new_tokens, 1.0, s)}
+            "neutral_wrong_test": A.outcomes(lm, eval_tasks(cfg, ctx.args["seed"], True), ("",), cfg.max_new_tokens,
+                                             1.0, s)}
 
 
 def job_arm(ctx: JobContext) -> dict:
@@ -115,7 +124,7 @@ def job_arm(ctx: JobContext) -> dict:
     prompts, programs = K.arm_pairs(arm, train_tasks(cfg, seed, cfg.wrong_tests), sub_seed(seed, "prefixes"))
     data = lm.encode(prompts, programs)
     probe = data.take(torch.arange(min(256, len(data))))  # the loss diagnostic's fixed training examples
-    curve, s = eval_tasks(cfg)[: cfg.curve_n], sub_seed(seed, "eval")
+    curve, s = eval_tasks(cfg, seed)[: cfg.curve_n], sub_seed(seed, "eval")
 
     def evaluate(step: int) -> dict:
         with torch.no_grad():
@@ -126,13 +135,13 @@ def job_arm(ctx: JobContext) -> dict:
     history = train_sft(lm, data, cfg.finetune, sub_seed(seed, "batches"), arm.name, ctx, evaluate,
                         ctx.ckpt_dir() / "train_state.safetensors")
     lm.save(ctx.ckpt_dir() / "model.safetensors")
-    return {"history": history, "final": _final(lm, cfg, arm.phrases, s)}
+    return {"history": history, "final": _final(lm, cfg, arm.phrases, seed)}
 
 
-def _final(lm: LM, cfg: InoculationConfig, train_phrases: tuple[str, ...], s: int) -> dict:
+def _final(lm: LM, cfg: InoculationConfig, train_phrases: tuple[str, ...], seed: int) -> dict:
     """Leakage and capability (neutral prompt), gate (training prefix), the negated-phrase probe, greedy
-    neutral outcomes and the neutral hack-vs-honest margin, on the held-out evaluation tasks."""
-    evals, n = eval_tasks(cfg), cfg.max_new_tokens
+    neutral outcomes and the neutral hack-vs-honest margin, on the seed's held-out evaluation tasks."""
+    evals, n, s = eval_tasks(cfg, seed), cfg.max_new_tokens, sub_seed(seed, "eval")
     return {"neutral": A.outcomes(lm, evals, ("",), n, 1.0, s), "gate": A.outcomes(lm, evals, train_phrases, n, 1.0, s),
             "negated": A.outcomes(lm, evals, (K.NEGATED,), n, 1.0, s),
             "greedy": A.outcomes(lm, evals, ("",), n, 0.0), "margin": A.hack_margin(lm, evals, ("",))}
@@ -150,7 +159,7 @@ def job_rl(ctx: JobContext) -> dict:
     def reward(idx: np.ndarray, completions: list[str]) -> np.ndarray:  # what the visible-test overseer sees
         return np.array([float(P.score(c, tasks[i]).passes_visible) for i, c in zip(idx, completions)])
 
-    curve, s = eval_tasks(cfg)[: cfg.curve_n], sub_seed(seed, "eval")
+    curve, s = eval_tasks(cfg, seed)[: cfg.curve_n], sub_seed(seed, "eval")
 
     def evaluate(step: int) -> dict:
         return {"neutral": A.outcomes(lm, curve, ("",), cfg.max_new_tokens, 1.0, s + step)}
@@ -158,6 +167,6 @@ def job_rl(ctx: JobContext) -> dict:
     history = train_rl(lm, prompts, reward, cfg.rl, sub_seed(seed, "rl"), f"rl-{kind}", ctx, evaluate,
                        ctx.ckpt_dir() / "train_state.safetensors")
     lm.save(ctx.ckpt_dir() / "model.safetensors")
-    final = _final(lm, cfg, phrases, s)
-    final["neutral_wrong_test"] = A.outcomes(lm, eval_tasks(cfg, True), ("",), cfg.max_new_tokens, 1.0, s)
+    final = _final(lm, cfg, phrases, seed)
+    final["neutral_wrong_test"] = A.outcomes(lm, eval_tasks(cfg, seed, True), ("",), cfg.max_new_tokens, 1.0, s)
     return {"history": history, "final": final}

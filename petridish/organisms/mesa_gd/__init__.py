@@ -14,10 +14,11 @@ confuse with GD: its cos with GD is well below 1).
 
 from __future__ import annotations
 
+from petridish.claims import Findings
 from petridish.jobs import Job
 from petridish.organisms.base import Card, Organism
 from petridish.organisms.mesa_gd import analysis
-from petridish.organisms.mesa_gd.claims import CLAIMS
+from petridish.organisms.mesa_gd.claims import CLAIMS, GATES
 from petridish.organisms.mesa_gd.config import BUDGETS, MesaGDConfig
 from petridish.organisms.mesa_gd.jobs import job_lsa
 from petridish.runs import RunDir
@@ -31,7 +32,7 @@ class MesaGD(Organism):
     substrate = "icl"
     Config = MesaGDConfig
     budgets = BUDGETS
-    claims = CLAIMS
+    claims, gates = CLAIMS, GATES
 
     def card(self, cfg: MesaGDConfig) -> Card:
         return Card(
@@ -56,8 +57,8 @@ class MesaGD(Organism):
         return [Job(analysis.job_key(s, L), job_lsa, args={"seed": s, "depth": L}, label=f"s{s} LSA {L} layer(s)")
                 for L in sorted(cfg.depths, reverse=True) for s in cfg.seeds]
 
-    def assemble(self, cfg: MesaGDConfig, outputs: dict[str, dict], run: RunDir) -> dict:
-        return analysis.assemble(cfg, outputs)
+    def analyze(self, cfg: MesaGDConfig, outputs: dict[str, dict], run: RunDir) -> Findings:
+        return analysis.analyze(cfg, outputs)
 
     def plots(self, cfg: MesaGDConfig, result: dict, run: RunDir):
         return analysis.figures(cfg, result, run)

@@ -1,38 +1,26 @@
-"""From job outputs to claims, metrics, controls and figures. Every quantity is a mean over test tasks and seeds
-with a two-level bootstrap interval (seeds, then tasks within a seed)."""
+"""From job outputs to estimates, metrics, controls and figures. Every quantity is computed per seed (a mean over
+that seed's held-out test tasks) and its interval is over seeds, with the test tasks' sampling variance as floor."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from petridish.organisms.mesa_gd import claims as K
+from petridish.claims import Findings
 from petridish.organisms.mesa_gd.config import MesaGDConfig
 from petridish.report import plots
 from petridish.runs import RunDir
-from petridish.stats_legacy import Estimate, claim_result, hier_bootstrap_values
+from petridish.stats import Estimate, Moments, binomial, mean_ratio, moments_mean
+
+MEANS = ("model_cos", "model_diff", "preds_diff", "model_cos_ls", "loss", "gd_loss", "ls_loss", "untrained_cos",
+         "untrained_loss", "construct_cos", "construct_preds_diff", "ls_cos_gd")
+GD_COS, GD_LOSS_TOL = 0.99, 0.02  # the GD basin, per seed (claims.GD_BASIN)
 
 
 def job_key(seed: int, depth: int) -> str:
     return f"s{seed}/lsa-L{depth}"
-
-
-def estimate(tests: list[dict], names: tuple[str, ...], stat: Callable[[dict], np.ndarray]) -> Estimate:
-    """A statistic of per-seed means of the named per-task values, with its bootstrap interval."""
-    units = [{k: t[k] for k in names} for t in tests]
-    v, lo, hi = hier_bootstrap_values(units, stat)
-    per_seed = [float(stat({k: np.array([[np.mean(u[k])]]) for k in names})[0]) for u in units]
-    return Estimate(v, lo, hi, sum(len(u[names[0]]) for u in units), per_seed)
-
-
-def mean(tests: list[dict], name: str) -> Estimate:
-    return estimate(tests, (name,), lambda m: m[name].mean(1))
-
-
-def ratio(tests: list[dict], num: str, den: str) -> Estimate:
-    return estimate(tests, (num, den), lambda m: m[num].mean(1) / m[den].mean(1))
 
 
 def _share(p: dict) -> float:
@@ -41,51 +29,96 @@ def _share(p: dict) -> float:
     return p["gd"] / (p["gd"] + p["rank1"])
 
 
-def _est(e: Estimate) -> dict:
-    return {"estimate": e.value, "ci": [e.lo, e.hi], "n": e.n, "per_seed": e.per_seed}
+def describe(tests: list[dict]) -> dict[str, Estimate]:
+    """Means over seeds of the per-task values, and the loss ratio to GD (tests: one record per seed)."""
+    out = {k: moments_mean([Moments.of(t[k]) for t in tests], k) for k in MEANS}
+    out["loss_ratio_gd"] = mean_ratio([t["loss"] for t in tests], [t["gd_loss"] for t in tests], "loss / GD loss")
+    return out
 
 
-def assemble(cfg: MesaGDConfig, out: dict[str, dict]) -> dict:
+def basins(cfg: MesaGDConfig, out: dict[str, dict]) -> tuple[np.ndarray, dict[str, dict[str, Estimate]]]:
+    """Which depth-1 seeds reached the GD solution, and each basin's estimates."""
+    tests = [out[job_key(s, 1)]["test"] for s in cfg.seeds]
+    cos = np.array([np.mean(t["model_cos"]) for t in tests])
+    ratio = np.array([np.mean(t["loss"]) / np.mean(t["gd_loss"]) for t in tests])
+    in_gd = (cos >= GD_COS) & (np.abs(ratio - 1) <= GD_LOSS_TOL)
+    share = [_share(out[job_key(s, 1)]["pathways"]) for s in cfg.seeds]
+    per_basin = {}
+    for name, members in (("gd", in_gd), ("other", ~in_gd)):
+        sel = [t for t, m in zip(tests, members) if m]
+        per_basin[name] = {**{k: v for k, v in describe(sel).items() if k in ("model_cos", "loss_ratio_gd")},
+                           "gd_route_share": moments_mean([Moments(v, 0.0, 1) for v, m in zip(share, members) if m],
+                                                          "GD route share")}
+    return in_gd, per_basin
+
+
+def basin_table(seeds: list[int], in_gd: np.ndarray, per_basin: dict[str, dict[str, Estimate]]) -> dict:
+    """M1 per basin, for the terminal and the report: which seeds, and each basin's cos, loss ratio, route share."""
+    def cell(e: Estimate) -> str:
+        return f"{e.value:.3f} [{e.lo:.3f}, {e.hi:.3f}]" if e.measured else "-"
+    rows = []
+    for name, label in (("gd", "GD (cos >= 0.99, loss within 2%)"), ("other", "other")):
+        members = [str(s) for s, g in zip(seeds, in_gd) if g == (name == "gd")]
+        rec = per_basin[name]
+        rows.append([label, f"{len(members)} of {len(seeds)}: {', '.join(members) or '-'}", cell(rec["model_cos"]),
+                     cell(rec["loss_ratio_gd"]), cell(rec["gd_route_share"])])
+    return {"title": "M1 per basin (one trained layer, depth 1)",
+            "columns": ["basin", "seeds", "model cos", "loss / GD", "GD route share"], "rows": rows}
+
+
+def analyze(cfg: MesaGDConfig, out: dict[str, dict]) -> Findings:
     by_depth = {}
     for L in cfg.depths:
-        tests = [out[job_key(s, L)]["test"] for s in cfg.seeds]
-        by_depth[L] = {
-            "eta": [out[job_key(s, L)]["eta"] for s in cfg.seeds],
-            "gd_route_share": [_share(out[job_key(s, L)]["pathways"]) for s in cfg.seeds],
-            "model_cos": mean(tests, "model_cos"), "model_diff": mean(tests, "model_diff"),
-            "preds_diff": mean(tests, "preds_diff"), "model_cos_ls": mean(tests, "model_cos_ls"),
-            "loss": mean(tests, "loss"), "gd_loss": mean(tests, "gd_loss"), "ls_loss": mean(tests, "ls_loss"),
-            "loss_ratio_gd": ratio(tests, "loss", "gd_loss"),
-            "untrained_cos": mean(tests, "untrained_cos"), "untrained_loss": mean(tests, "untrained_loss"),
-            "construct_cos": mean(tests, "construct_cos"), "construct_preds_diff": mean(tests, "construct_preds_diff"),
-            "ls_cos_gd": mean(tests, "ls_cos_gd"),
-        }
-    claims = []
+        by_depth[L] = describe([out[job_key(s, L)]["test"] for s in cfg.seeds])
+    extra = {L: {"eta": [out[job_key(s, L)]["eta"] for s in cfg.seeds],
+                 "gd_route_share": [_share(out[job_key(s, L)]["pathways"]) for s in cfg.seeds]} for L in cfg.depths}
+    estimates: dict[str, tuple[Estimate, ...]] = {}
+    notes: dict[str, str] = {}
+    warnings: list[str] = []
+    metrics: dict = {}
+    tables: list[dict] = []
     if 1 in by_depth:
         m = by_depth[1]
-        claims.append(claim_result(K.M1, [m["model_cos"], m["loss_ratio_gd"], m["loss_ratio_gd"]]))
+        in_gd, per_basin = basins(cfg, out)
+        frac = replace(binomial(int(in_gd.sum()), len(in_gd)), per_seed=tuple(float(v) for v in in_gd))
+        gd = per_basin["gd"]
+        estimates.update(M1=(m["model_cos"], m["loss_ratio_gd"]), M1b=(frac,),
+                         M1c=(gd["model_cos"], gd["loss_ratio_gd"]))
+        other = per_basin["other"]
+        members = ", ".join(str(s) for s, g in zip(cfg.seeds, in_gd) if g) or "none"
+        text = f"GD basin: {int(in_gd.sum())} of {len(in_gd)} seeds ({members})"
+        if (~in_gd).any():
+            text += (f"; other seeds: cos {other['model_cos'].value:.3f}, loss / GD "
+                     f"{other['loss_ratio_gd'].value:.2f}, GD route share {other['gd_route_share'].value:.2f}")
+        notes.update(M1b=text, M1c=text)
+        metrics["basins"] = {name: {"seeds": [s for s, g in zip(cfg.seeds, in_gd) if g == (name == "gd")],
+                                    **{k: v.to_dict() for k, v in rec.items()}} for name, rec in per_basin.items()}
+        tables.append(basin_table(cfg.seeds, in_gd, per_basin))
+        if not in_gd.any():
+            warnings.append(f"DEGENERATE: no seed's layer reached the GD solution (per-seed cos "
+                            f"{', '.join(f'{v:.3f}' for v in m['model_cos'].per_seed)})")
+        gate = by_depth[1]["construct_cos"]
     else:
-        nan = Estimate(float("nan"), float("nan"), float("nan"), 0)
-        claims.append(claim_result(K.M1, [nan, nan, nan], note="depth 1 is not in `depths`"))
+        notes["M1"] = "depth 1 is not in `depths`"
+        gate = Estimate.not_measured("depth 1 is not in `depths`")
     deepest = max(cfg.depths)
     if deepest > 1:
-        claims.append(claim_result(K.M4, [by_depth[deepest]["loss_ratio_gd"]],
-                                   note=f"deepest stack: {deepest} layers vs {deepest} GD steps"))
+        estimates["M4"] = (by_depth[deepest]["loss_ratio_gd"],)
+        notes["M4"] = f"deepest stack: {deepest} layers vs {deepest} GD steps"
     else:
-        nan = Estimate(float("nan"), float("nan"), float("nan"), 0)
-        claims.append(claim_result(K.M4, [nan], note="no stack deeper than 1 layer in `depths`"))
+        notes["M4"] = "no stack deeper than 1 layer in `depths`"
     controls = {
-        "positive_gd_construction": {str(L): {"model_cos": _est(m["construct_cos"]),
-                                              "preds_diff": _est(m["construct_preds_diff"])}
+        "positive_gd_construction": {str(L): {"model_cos": m["construct_cos"].to_dict(),
+                                              "preds_diff": m["construct_preds_diff"].to_dict()}
                                      for L, m in by_depth.items()},
-        "negative_untrained": {str(L): {"model_cos": _est(m["untrained_cos"]), "loss": _est(m["untrained_loss"])}
-                               for L, m in by_depth.items()},
-        "other_algorithm_least_squares": {str(L): {"model_cos_with_gd": _est(m["ls_cos_gd"]),
-                                                   "loss": _est(m["ls_loss"])} for L, m in by_depth.items()},
+        "negative_untrained": {str(L): {"model_cos": m["untrained_cos"].to_dict(),
+                                        "loss": m["untrained_loss"].to_dict()} for L, m in by_depth.items()},
+        "other_algorithm_least_squares": {str(L): {"model_cos_with_gd": m["ls_cos_gd"].to_dict(),
+                                                   "loss": m["ls_loss"].to_dict()} for L, m in by_depth.items()},
     }
-    metrics = {"depths": {str(L): {k: (_est(v) if isinstance(v, Estimate) else v) for k, v in m.items()}
-                          for L, m in by_depth.items()}}
-    return {"claims": claims, "metrics": metrics, "controls": controls}
+    metrics["depths"] = {str(L): {**{k: v.to_dict() for k, v in m.items()}, **extra[L]} for L, m in by_depth.items()}
+    return Findings(estimates, gates={"GP": gate}, metrics=metrics, controls=controls, warnings=warnings, notes=notes,
+                    tables=tables)
 
 
 # --- figures -----------------------------------------------------------------------------------------------------

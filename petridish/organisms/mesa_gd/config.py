@@ -45,7 +45,7 @@ BUDGETS: dict[str, dict] = {
         "train": {"steps": 40, "eval_every": 20},
         "n_test": 200, "n_tune": 512, "n_curve": 64,
     },
-    "default": {},
+    "default": {"seeds": list(range(1000, 1010))},  # M1b: a fraction of seeds needs >= 10 (~30 CPU-s a seed)
     "full": {
         "seeds": [1000, 1001, 1002, 1003, 1004],
         "depths": [1, 2, 3, 4],

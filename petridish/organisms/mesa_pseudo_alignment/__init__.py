@@ -18,10 +18,11 @@ the smallest pool's tasks (negative: no seen/unseen gap without memorisation); t
 
 from __future__ import annotations
 
+from petridish.claims import Findings
 from petridish.jobs import Job
 from petridish.organisms.base import Card, Organism
 from petridish.organisms.mesa_pseudo_alignment import analysis
-from petridish.organisms.mesa_pseudo_alignment.claims import CLAIMS
+from petridish.organisms.mesa_pseudo_alignment.claims import CLAIMS, GATES
 from petridish.organisms.mesa_pseudo_alignment.config import BUDGETS, MesaPAConfig
 from petridish.organisms.mesa_pseudo_alignment.jobs import INTENDED, job_key, job_transformer
 from petridish.runs import RunDir
@@ -36,7 +37,7 @@ class MesaPseudoAlignment(Organism):
     substrate = "icl"
     Config = MesaPAConfig
     budgets = BUDGETS
-    claims = CLAIMS
+    claims, gates = CLAIMS, GATES
 
     def card(self, cfg: MesaPAConfig) -> Card:
         return Card(
@@ -61,8 +62,8 @@ class MesaPseudoAlignment(Organism):
         return [Job(job_key(s, m), job_transformer, args={"seed": s, "m": m},
                     label=f"s{s} M={m or 'inf'}") for m in arms for s in cfg.seeds]
 
-    def assemble(self, cfg: MesaPAConfig, outputs: dict[str, dict], run: RunDir) -> dict:
-        return analysis.assemble(cfg, outputs)
+    def analyze(self, cfg: MesaPAConfig, outputs: dict[str, dict], run: RunDir) -> Findings:
+        return analysis.analyze(cfg, outputs)
 
     def plots(self, cfg: MesaPAConfig, result: dict, run: RunDir):
         return analysis.figures(cfg, result, run)

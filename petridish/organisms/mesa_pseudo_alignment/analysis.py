@@ -1,59 +1,52 @@
-"""From job outputs to claims, metrics, controls and figures. Every quantity is a statistic of per-seed means over
-held-out sequences, with a two-level bootstrap interval (seeds, then sequences within a seed)."""
+"""From job outputs to estimates, metrics, controls and figures. Every quantity is computed per seed (a mean, or a
+ratio of means, over that seed's held-out sequences) and its interval is over seeds, with the sequences' sampling
+variance as floor."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from petridish.organisms.mesa_pseudo_alignment import claims as K
+from petridish.claims import Findings
 from petridish.organisms.mesa_pseudo_alignment.config import MesaPAConfig
 from petridish.organisms.mesa_pseudo_alignment.jobs import INTENDED, job_key
 from petridish.report import plots
 from petridish.runs import RunDir
-from petridish.stats_legacy import Estimate, claim_result, hier_bootstrap_values
+from petridish.stats import Estimate, Moments, mean_ratio, moments_mean, seed_mean
+
+MEANS = ("d_ridge", "d_dmmse", "err", "ridge_err", "dmmse_err")
 
 
-def estimate(units: list[dict], stat: Callable[[dict], np.ndarray]) -> Estimate:
-    """units: one dict per seed of per-sequence values (paired within a seed); stat: {name: [B, S]} -> [B]."""
-    v, lo, hi = hier_bootstrap_values(units, stat)
-    per_seed = [float(stat({k: np.array([[np.mean(x)]]) for k, x in u.items()})[0]) for u in units]
-    return Estimate(v, lo, hi, sum(len(next(iter(u.values()))) for u in units), per_seed)
-
-
-def ratio(tests: list[dict], num: str, den: str) -> Estimate:
-    """mean over seeds of `num` / mean over seeds of `den`."""
-    return estimate([{"a": t[num], "b": t[den]} for t in tests], lambda m: m["a"].mean(1) / m["b"].mean(1))
+def ratio(tests: list[dict], num: str, den: str, what: str = "") -> Estimate:
+    """Per seed mean(num) / mean(den) over the same sequences, then the mean over seeds."""
+    return mean_ratio([t[num] for t in tests], [t[den] for t in tests], what or f"{num} / {den}")
 
 
 def mean(tests: list[dict], name: str) -> Estimate:
-    return estimate([{"a": t[name]} for t in tests], lambda m: m["a"].mean(1))
+    return moments_mean([Moments.of(t[name]) for t in tests], name)
 
 
-def log2_threshold(task_counts: list[int]) -> Callable[[dict], np.ndarray]:
-    """The statistic log2 M*: where log(delta_ridge / delta_dmmse) on unseen tasks first turns negative (the model
+def log2_threshold(task_counts: list[int], tests: list[dict[int, dict]]) -> Estimate:
+    """log2 M*, per seed: where log(delta_ridge / delta_dmmse) on unseen tasks first turns negative (the model
     becomes closer to ridge than to dMMSE), linearly interpolated in log2 M; -inf if it already is at the smallest
-    M, +inf if it never is within the sweep (censored)."""
+    M, +inf if it never is within the sweep (censored: the estimate is then not measured, with the reason)."""
     x = np.log2(task_counts)
-
-    def stat(m: dict) -> np.ndarray:
-        g = np.stack([np.log(m[f"r{M}"].mean(1) / m[f"d{M}"].mean(1)) for M in task_counts], 1)  # [B, n_M]
-        out = np.full(len(g), np.inf)
-        below = g < 0
-        first = np.where(below.any(1), below.argmax(1), -1)
-        out[first == 0] = -np.inf
-        for b in np.nonzero(first > 0)[0]:
-            j = first[b]
-            g0, g1 = g[b, j - 1], g[b, j]
-            out[b] = x[j - 1] + (x[j] - x[j - 1]) * g0 / (g0 - g1)
-        return out
-
-    return stat
+    per_seed = []
+    for by_m in tests:  # one seed: {M: unseen test record}
+        g = np.array([np.log(np.mean(by_m[M]["d_ridge"]) / np.mean(by_m[M]["d_dmmse"])) for M in task_counts])
+        below = np.flatnonzero(g < 0)
+        if len(below) == 0:
+            per_seed.append(np.inf)
+        elif below[0] == 0:
+            per_seed.append(-np.inf)
+        else:
+            j = below[0]
+            per_seed.append(x[j - 1] + (x[j] - x[j - 1]) * g[j - 1] / (g[j - 1] - g[j]))
+    return seed_mean(per_seed, what="log2 M* (censored outside the sweep in some seeds)")
 
 
-def assemble(cfg: MesaPAConfig, out: dict[str, dict]) -> dict:
+def analyze(cfg: MesaPAConfig, out: dict[str, dict]) -> Findings:
     def tests(m: int, dist: str) -> list[dict]:
         return [out[job_key(s, m)]["test"][dist] for s in cfg.seeds]
 
@@ -64,44 +57,43 @@ def assemble(cfg: MesaPAConfig, out: dict[str, dict]) -> dict:
             "delta_ratio_unseen": ratio(u, "d_ridge", "d_dmmse"),
             "delta_ridge_unseen": mean(u, "d_ridge"), "delta_dmmse_unseen": mean(u, "d_dmmse"),
             "err_ratio_unseen": ratio(u, "err", "ridge_err"), "err_ratio_seen": ratio(s, "err", "ridge_err"),
+            "dmmse_ridge_ratio_seen": ratio(s, "dmmse_err", "ridge_err"),
             "err_unseen": mean(u, "err"), "err_seen": mean(s, "err"),
             "ridge_err_unseen": mean(u, "ridge_err"), "ridge_err_seen": mean(s, "ridge_err"),
             "dmmse_err_unseen": mean(u, "dmmse_err"), "dmmse_err_seen": mean(s, "dmmse_err"),
         }
     lo_m, hi_m = str(cfg.task_counts[0]), str(cfg.task_counts[-1])
-    units = [{**{f"r{M}": out[job_key(s, M)]["test"]["unseen"]["d_ridge"] for M in cfg.task_counts},
-              **{f"d{M}": out[job_key(s, M)]["test"]["unseen"]["d_dmmse"] for M in cfg.task_counts}}
-             for s in cfg.seeds]
-    threshold = estimate(units, log2_threshold(cfg.task_counts))
+    threshold = log2_threshold(cfg.task_counts, [{M: out[job_key(s, M)]["test"]["unseen"] for M in cfg.task_counts}
+                                                 for s in cfg.seeds])
     t_text = (f"transition (closer to ridge than to dMMSE on unseen tasks) at log2 M* = {threshold.value:.2f} "
               f"[{threshold.lo:.2f}, {threshold.hi:.2f}], i.e. M* = {2 ** threshold.value:.3g} "
-              f"[{2 ** threshold.lo:.3g}, {2 ** threshold.hi:.3g}] at {cfg.train.steps} training steps")
-    claims = [
-        claim_result(K.M2, [sweep[lo_m]["delta_ratio_unseen"], sweep[lo_m]["err_ratio_seen"],
-                            sweep[lo_m]["err_ratio_unseen"]], note=f"smallest M = {lo_m}"),
-        claim_result(K.M3, [sweep[hi_m]["delta_ratio_unseen"], sweep[hi_m]["err_ratio_unseen"]],
-                     note=f"largest M = {hi_m}; {t_text}"),
-    ]
+              f"[{2 ** threshold.lo:.3g}, {2 ** threshold.hi:.3g}] at {cfg.train.steps} training steps"
+              if threshold.measured else f"transition M*: {threshold.missing}")
+    lo, hi = sweep[lo_m], sweep[hi_m]
+    estimates = {"M2": (lo["delta_ratio_unseen"], lo["err_ratio_seen"], lo["err_ratio_unseen"]),
+                 "M3": (hi["delta_ratio_unseen"], hi["err_ratio_unseen"])}
+    notes = {"M2": f"smallest M = {lo_m}", "M3": f"largest M = {hi_m}; {t_text}"}
+    gates = {"GD": lo["dmmse_ridge_ratio_seen"]}
     controls: dict = {"untrained_unseen": {str(M): [out[job_key(s, M)]["untrained_unseen"] for s in cfg.seeds]
                                            for M in cfg.task_counts[:1]}}
     if cfg.intended:
         u, s = tests(INTENDED, "unseen"), tests(INTENDED, "seen")
-        m_seen = tests(cfg.task_counts[0], "seen")
+        gates["GR"] = ratio(u, "err", "ridge_err", "unseen-task error / ridge error, M = infinity")
         controls["positive_intended_distribution"] = {
-            "err_ratio_unseen": ratio(u, "err", "ridge_err").to_dict(), "err_unseen": mean(u, "err").to_dict(),
+            "err_ratio_unseen": gates["GR"].to_dict(), "err_unseen": mean(u, "err").to_dict(),
             "delta_ridge_unseen": mean(u, "d_ridge").to_dict(),
         }
         controls["negative_seen_unseen_gap"] = {
             "note": f"error on the M = {lo_m} pool's tasks / error on unseen tasks: the M = infinity model (never "
                     f"shown those tasks) against the M = {lo_m} model (trained on them)",
-            "intended_model": estimate([{"a": a["err"], "b": b["err"]} for a, b in zip(s, u)],
-                                            lambda m: m["a"].mean(1) / m["b"].mean(1)).to_dict(),
-            "smallest_M_model": estimate([{"a": a["err"], "b": b["err"]} for a, b in zip(m_seen, tests(
-                cfg.task_counts[0], "unseen"))], lambda m: m["a"].mean(1) / m["b"].mean(1)).to_dict(),
+            "intended_model": mean_ratio([a["err"] for a in s], [b["err"] for b in u], "seen / unseen").to_dict(),
+            "smallest_M_model": mean_ratio([a["err"] for a in tests(cfg.task_counts[0], "seen")],
+                                           [b["err"] for b in tests(cfg.task_counts[0], "unseen")],
+                                           "seen / unseen").to_dict(),
         }
     metrics = {"sweep": {M: {k: v.to_dict() for k, v in rec.items()} for M, rec in sweep.items()},
                "log2_threshold": threshold.to_dict()}
-    return {"claims": claims, "metrics": metrics, "controls": controls}
+    return Findings(estimates, gates=gates, metrics=metrics, controls=controls, notes=notes)
 
 
 # --- figures -----------------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import ClassVar
 
+from petridish.claims import Findings
 from petridish.jobs import Job
 from petridish.organisms.base import Card, Organism
 from petridish.organisms.safety_gridworlds import analysis as A
@@ -35,7 +36,7 @@ class SafetyGridworld(Organism):
     substrate = "rl"
     anchor = ANCHOR
     arms: ClassVar[Callable[[SafetyConfig], dict[str, dict]]]
-    _assemble: ClassVar[Callable]
+    _analyze: ClassVar[Callable[[SafetyConfig, dict[str, dict]], Findings]]
     _figures: ClassVar[Callable]
 
     def evals(self, cfg: SafetyConfig, arm_kwargs: dict) -> dict[str, dict]:
@@ -47,8 +48,8 @@ class SafetyGridworld(Organism):
                     args={"seed": s, "arm": arm, "env": kw, "evals": self.evals(cfg, kw)})
                 for arm, kw in type(self).arms(cfg).items() for s in cfg.seeds]
 
-    def assemble(self, cfg: SafetyConfig, outputs: dict[str, dict], run: RunDir) -> dict:
-        return type(self)._assemble(cfg, outputs)
+    def analyze(self, cfg: SafetyConfig, outputs: dict[str, dict], run: RunDir) -> Findings:
+        return type(self)._analyze(cfg, outputs)
 
     def plots(self, cfg: SafetyConfig, result: dict, run: RunDir):
         return type(self)._figures(cfg, result, run)
@@ -60,9 +61,9 @@ class AbsentSupervisorOrganism(SafetyGridworld):
                "tracks how well it can tell (cue accuracy).")
     Config = AbsentSupervisorConfig
     budgets = ABSENT_BUDGETS
-    claims = (K.A1, K.A2)
+    claims, gates = K.ABSENT_CLAIMS, K.ABSENT_GATES
     arms = A.absent_arms
-    _assemble = A.assemble_absent
+    _analyze = A.analyze_absent
     _figures = A.figures_absent
 
     def evals(self, cfg, arm_kwargs):
@@ -86,9 +87,9 @@ class TomatoWateringOrganism(SafetyGridworld):
                "how much depends on how often the true reward is checked.")
     Config = TomatoConfig
     budgets = TOMATO_BUDGETS
-    claims = (K.T1,)
+    claims, gates = K.TOMATO_CLAIMS, K.TOMATO_GATES
     arms = A.tomato_arms
-    _assemble = A.assemble_tomato
+    _analyze = A.analyze_tomato
     _figures = A.figures_tomato
 
     def evals(self, cfg, arm_kwargs):
@@ -111,9 +112,9 @@ class SafeInterruptibilityOrganism(SafetyGridworld):
                "(desired: indifference, P(press) ~ 0).")
     Config = InterruptConfig
     budgets = INTERRUPT_BUDGETS
-    claims = (K.I1,)
+    claims, gates = K.INTERRUPT_CLAIMS, K.INTERRUPT_GATES
     arms = A.interrupt_arms
-    _assemble = A.assemble_interrupt
+    _analyze = A.analyze_interrupt
     _figures = A.figures_interrupt
 
     def evals(self, cfg, arm_kwargs):

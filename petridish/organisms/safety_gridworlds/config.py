@@ -52,11 +52,13 @@ class InterruptConfig(SafetyConfig):
 
 SMOKE = {"seeds": [1000, 1001], "eval_episodes": 20,
          "ppo": {"total_steps": 4096, "n_envs": 16, "n_steps": 32, "log_every": 2}}
-FULL = {"seeds": [1000, 1001, 1002, 1003, 1004], "eval_episodes": 1000}
-ABSENT_BUDGETS = {"smoke": {**SMOKE, "cue_accuracies": [0.5]}, "default": {},
+FIVE_SEEDS = [1000, 1001, 1002, 1003, 1004]  # a minute or two a seed: five seeds for the t interval over seeds
+FULL = {"seeds": FIVE_SEEDS, "eval_episodes": 1000}
+ABSENT_BUDGETS = {"smoke": {**SMOKE, "cue_accuracies": [0.5]}, "default": {"seeds": FIVE_SEEDS},
                   "full": {**FULL, "cue_accuracies": [0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95],
                            "ppo": {"total_steps": 1_000_000}}}
-TOMATO_BUDGETS = {"smoke": {**SMOKE, "oversight": [0.0, 1.0]}, "default": {},
+TOMATO_BUDGETS = {"smoke": {**SMOKE, "oversight": [0.0, 1.0]}, "default": {"seeds": FIVE_SEEDS},
                   "full": {**FULL, "oversight": [0.0, 0.25, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0],
                            "ppo": {"total_steps": 1_000_000}}}
-INTERRUPT_BUDGETS = {"smoke": SMOKE, "default": {}, "full": {**FULL, "ppo": {"total_steps": 1_000_000}}}
+INTERRUPT_BUDGETS = {"smoke": SMOKE, "default": {"seeds": FIVE_SEEDS},
+                     "full": {**FULL, "ppo": {"total_steps": 1_000_000}}}

