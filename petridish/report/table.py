@@ -58,7 +58,8 @@ def extra_tables(result: dict) -> list[Table]:
 
 def print_result(result: dict, console: Console | None = None) -> None:
     console = console or Console()
-    console.print(claims_table(result))
+    if result["claims"]:  # an assay (`petridish assay`) has rates only
+        console.print(claims_table(result))
     for g in result.get("gates", []):
         color = COLORS.get(g["verdict"], "white")
         console.print(f"gate {g['id']}: {g['statement']}: {fmt(g['estimate'])} [{fmt(g['ci'][0])}, "

