@@ -2,7 +2,8 @@
 
     python scripts/readme_results.py RUN_DIR [RUN_DIR ...]
 
-Each run folder's result.json replaces the block between `<!-- results:ORGANISM -->` and `<!-- /results -->` in
+A matrix run folder (`petridish matrix`) fills `<!-- results:matrix -->` with its leaderboard. Each other run
+folder's result.json replaces the block between `<!-- results:ORGANISM -->` and `<!-- /results -->` in
 README.md with that organism's claims table; the zoo table between `<!-- results:zoo -->` and `<!-- /results -->`
 gets one row per organism run given (rows of organisms not given are kept). Re-runnable: the same run folders
 give the same README.
@@ -45,6 +46,11 @@ def main(paths: list[str]) -> None:
     zoo = re.search(r"<!-- results:zoo -->\n(.*?)<!-- /results -->", text, re.S)
     rows = {m.group(1): m.group(0) for m in re.finditer(r"^\| `([a-z-]+)` \|.*$", zoo.group(1) if zoo else "", re.M)}
     for r in results:
+        if r.get("kind") == "matrix":
+            from petridish.testbed.report import markdown
+
+            text = block(text, "matrix", markdown(r))
+            continue
         rows[r["organism"]] = zoo_row(r)
         text = block(text, r["organism"], claims_markdown(r))
     head = ("| organism | anchor | claims: reproduced / not reproduced / inconclusive / not measured / invalid | "
