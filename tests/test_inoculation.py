@@ -204,6 +204,7 @@ def test_a_failed_positive_control_makes_its_claims_invalid():
     claims, gates, warnings = _judge(CFG3, fake_outputs(CFG3, gate={"C": 0.1}))  # C never learned the hack
     assert gates["G2"]["verdict"] == "not reproduced"
     assert [claims[k]["verdict"] for k in ("R2", "R3", "R4")] == ["invalid"] * 3
+    assert all(claims[k]["reason"].startswith("gate G2 failed") for k in ("R2", "R3", "R4"))
     assert claims["R1"]["verdict"] == "reproduced" and "G2" in claims["R2"]["reason"]
     assert any("gate G2 failed" in w for w in warnings)
 

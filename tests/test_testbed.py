@@ -11,6 +11,7 @@ from petridish.cli import main
 from petridish.rl.safety import AbsentSupervisor
 from petridish.rl.treated import treated
 from petridish.stats import Counts, rate
+from petridish.testbed import get_face
 from petridish.testbed.face import Assay, Detection
 from petridish.testbed.verdicts import detection_cell, read_dose, treatment_cell
 from tests.conftest import run_cli
@@ -102,7 +103,18 @@ def test_matrix_smoke_end_to_end_and_resume(tmp_path):
     assert {(c["organism"], c["treatment"]) for c in res["cells"]} == {
         (o, t) for o in ("absent-supervisor", "goal-misgen-maze") for t in ("safety-ppo", "adversarial")}
     for c in res["cells"]:
-        assert c["verdict"] in ("removes", "hides", "partial", "no effect", "invalid")
+        # the verdict is the one the (hand-tested) verdict function gives for this cell's own job files: the
+        # matrix wired grown model, treated models at each dose and control into the right places
+        org = c["organism"]
+
+        def assays(name: str, org: str = org) -> list[Assay]:
+            jobs = [json.loads((out / "jobs" / org / f"s{s}" / f"{name}.json").read_text()) for s in res["seeds"]]
+            return [Assay(**{k: Counts(*v) for k, v in j["assay"].items()}) for j in jobs]
+
+        after = {d: assays(f"{c['treatment']}@{d:g}") for d in (0.5, 1.0)}
+        want = treatment_cell(org, c["treatment"], assays("grown"), after, assays("control"),
+                              get_face(org).shared_cases)
+        assert c["verdict"] == want.verdict and c["reason"] == want.reason
         assert [p["dose"] for p in c["curve"]] == [0.0, 0.5, 1.0]
         assert (out / "curves" / f"{c['organism']}__{c['treatment']}.png").is_file()
     assert len(res["detection"]) == 4 and all(c["verdict"] in ("detects", "does not detect", "not measured", "invalid")
