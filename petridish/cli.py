@@ -65,6 +65,18 @@ def _backend_args(p: argparse.ArgumentParser) -> None:
                    "else a local Ray instance); its nodes must see the run folder (shared filesystem)")
 
 
+def _seed_worker_overrides(a: argparse.Namespace) -> dict:
+    """Config overrides from --seeds (verdict seeds 1000, 1001, ...) and --workers."""
+    extra: dict = {}
+    if a.seeds is not None:
+        if a.seeds < 1:
+            raise UserError("--seeds must be at least 1")
+        extra["seeds"] = list(range(1000, 1000 + a.seeds))
+    if a.workers is not None:
+        extra["workers"] = a.workers
+    return extra
+
+
 def _connect(a: argparse.Namespace):
     """The backend, connected before anything is written (an unreachable cluster leaves no run folder behind)."""
     from petridish.backends import connect
@@ -105,13 +117,7 @@ def cmd_sweep(a: argparse.Namespace) -> None:
             raise UserError("name an organism to sweep (see `petridish list`), or pass --resume SWEEP_DIR")
         org = organisms.get(a.organism)
         axes = [sweep.parse_axis(x) for x in a.axis]
-        extra: dict = {}
-        if a.seeds is not None:
-            if a.seeds < 1:
-                raise UserError("--seeds must be at least 1")
-            extra["seeds"] = list(range(1000, 1000 + a.seeds))
-        if a.workers is not None:
-            extra["workers"] = a.workers
+        extra = _seed_worker_overrides(a)
         planned = sweep.plan(org, axes, a.budget, a.config, a.set, extra)
         path = Path(a.out) if a.out else Path("runs") / f"sweep-{org.name}-{a.budget}-{time.strftime('%Y%m%d-%H%M%S')}"
     with contextlib.closing(_connect(a)) as backend:
@@ -192,13 +198,7 @@ def cmd_run(a: argparse.Namespace) -> None:
         if not a.organism:
             raise UserError("name an organism to run (see `petridish list`), or pass --resume RUN_DIR")
         org = organisms.get(a.organism)
-        extra: dict = {}
-        if a.seeds is not None:
-            if a.seeds < 1:
-                raise UserError("--seeds must be at least 1")
-            extra["seeds"] = list(range(1000, 1000 + a.seeds))
-        if a.workers is not None:
-            extra["workers"] = a.workers
+        extra = _seed_worker_overrides(a)
         if a.model:
             if org.substrate != "lm":
                 raise UserError(f"--model applies to language-model organisms; '{org.name}' grows in the "
