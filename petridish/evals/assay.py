@@ -7,6 +7,7 @@ MODEL is a petridish run folder or checkpoint (served by the petridish provider)
 
 from __future__ import annotations
 
+import importlib
 import inspect as pyinspect
 import time
 from dataclasses import dataclass
@@ -28,6 +29,9 @@ def task_of(organism: str):
     if spec is None:
         raise UserError(f"no Inspect assay for '{organism}' (a '{organisms.entry(organism).substrate}' organism); "
                         f"assays exist for: {', '.join(organisms.with_inspect())}")
+    if ":" in spec.task:  # "module:function": a task that lives in the organism's own folder
+        module, fn = spec.task.split(":")
+        return getattr(importlib.import_module(module), fn)
     return getattr(T, spec.task)
 
 

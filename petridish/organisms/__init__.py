@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 class InspectSpec:
     """How `petridish assay` and the petridish Inspect provider serve an LM organism."""
 
-    task: str  # the Inspect task's function in petridish.evals.tasks, e.g. "backdoor"
+    task: str  # the Inspect task's function: a name in petridish.evals.tasks ("backdoor"), or "module:function"
     served_job: str  # the checkpoint a run folder serves unless -M job=KEY, e.g. "s{seed}/backdoor-normal"
     gap: tuple[str, str] | None = None  # (role, role) whose difference of rates the assay reports, if any
     prompt_format: tuple[str, str, str] | None = None  # (user turn, assistant turn, generation prompt) of a dialogue
@@ -45,6 +45,7 @@ class Entry:
 
 
 _ENTRIES: dict[str, Entry] = {}
+_DISCOVERED = False
 
 
 def register(entry: Entry) -> Entry:
@@ -58,10 +59,12 @@ def register(entry: Entry) -> Entry:
 
 def entries() -> dict[str, Entry]:
     """Every registered organism, in the order of their packages' names then registration."""
-    if not _ENTRIES:
+    global _DISCOVERED
+    if not _DISCOVERED:  # not "if not _ENTRIES": importing one organism's module registers that one alone
         for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
             if info.ispkg:
                 importlib.import_module(f"{__name__}.{info.name}")
+        _DISCOVERED = True
     return dict(_ENTRIES)
 
 

@@ -10,6 +10,8 @@ from typing import Any, ClassVar
 
 from petridish.claims import ClaimSpec, Findings, Gate, judge_all
 from petridish.config import RunBase
+from petridish.faces import Face, TreatmentSpec
+from petridish.faces.jobs import SeedRecords, face_jobs, records
 from petridish.jobs import Job
 from petridish.organisms import Entry
 from petridish.runs import RunDir
@@ -81,3 +83,44 @@ class Organism(ABC):
     def plots(self, cfg: Any, result: dict, run: RunDir) -> list[tuple[str, Path]]:
         """(caption, file) for each figure, written into the run folder."""
         return []
+
+
+class FaceOrganism(Organism):
+    """An organism written once, as its testbed face: `run`'s job graph is `face_jobs` (the matrix's row, same keys
+    and checkpoints) plus any `controls`, and the analysis reads typed assay records, not job outputs.
+
+    A subclass declares `Config`, `budgets`, `claims`, `gates`, `face_class` (its Face, also registered as the
+    entry's face), `card` and `findings`.
+    """
+
+    face_class: ClassVar[type[Face]]
+
+    def face(self) -> Face:
+        return self.face_class(self.name)
+
+    def controls(self, cfg: Any) -> tuple[TreatmentSpec, ...]:
+        """Treatments `run` adds beyond the face's, e.g. a positive control that sees what the blue team cannot
+        (the face's `treat` applies them; the matrix never runs them)."""
+        return ()
+
+    def treatments(self, cfg: Any) -> tuple[TreatmentSpec, ...]:
+        return (*self.face().treatments(cfg), *self.controls(cfg))
+
+    def prepare(self, cfg: Any, run: RunDir) -> None:
+        """An LM face's tokenizer in the run folder (what `--model <run folder>` serves with)."""
+        from petridish.faces.lm import LMFace
+        from petridish.lm.tokenizer import WordTokenizer
+
+        face = self.face()
+        if isinstance(face, LMFace) and cfg.model.path is None and not (run.path / "tokenizer.json").exists():
+            WordTokenizer.build(face.vocabulary()).save(run.path / "tokenizer.json")
+
+    def jobs(self, cfg: Any) -> list[Job]:
+        return face_jobs(self.name, self.face(), cfg, cfg.seeds, self.treatments(cfg))
+
+    def analyze(self, cfg: Any, outputs: dict[str, dict], run: RunDir) -> Findings:
+        return self.findings(cfg, records(self.name, cfg.seeds, self.treatments(cfg), outputs))
+
+    @abstractmethod
+    def findings(self, cfg: Any, seeds: list[SeedRecords]) -> Findings:
+        """Estimates for each claim condition and gate from every seed's assays."""

@@ -9,7 +9,6 @@ checkpoint (`<treatment>@<dose>`) and is assayed. Then `assemble` turns the assa
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
 from pathlib import Path
 from typing import Literal
 
@@ -20,11 +19,12 @@ from petridish import organisms as registry
 from petridish.backends import Backend, run_jobs
 from petridish.config import RunBase, format_validation_error, resolve_parallelism, to_yaml
 from petridish.errors import UserError
-from petridish.faces import Assay, Detection
-from petridish.jobs import Job, JobContext, check_workers_threads
+from petridish.faces import Assay
+from petridish.faces.jobs import GrowOutput, detections_of, face_jobs, key, treated
+from petridish.jobs import Job, check_workers_threads
 from petridish.progress import ProgressUI
 from petridish.runs import RunDir, atomic_write_text, environment
-from petridish.stats import Counts, rate
+from petridish.stats import rate
 from petridish.testbed.verdicts import PROBES, detection_cell, not_measured_cell, treatment_cell
 
 SEEDS = {"smoke": [1000], "default": [1000, 1001, 1002], "full": [1000, 1001, 1002, 1003, 1004]}
@@ -72,59 +72,13 @@ def _face_treatments(organism: str, budget: str):
 
 
 # --- jobs ------------------------------------------------------------------------------------------------------
-def key(organism: str, seed: int, what: str) -> str:
-    return f"{organism}/s{seed}/{what}"
-
-
-def _assay_dict(a: Assay) -> dict:
-    return {name: [c.k, c.n] for name, c in vars(a).items()}
-
-
-def job_grow(ctx: JobContext) -> dict:
-    face = registry.face(ctx.args["organism"])
-    cfg = face.config(ctx.config.budget)
-    ckpt = face.grow(ctx, cfg, ctx.args["seed"], control=ctx.args["control"])
-    return {"ckpt": str(ckpt.relative_to(ctx.run_path)), "assay": _assay_dict(face.assay(cfg, ctx.args["seed"], ckpt))}
-
-
-def job_treat(ctx: JobContext) -> dict:
-    """A treatment at one dose on the grown model; a prevention treatment grows a fresh model with it instead."""
-    face = registry.face(ctx.args["organism"])
-    cfg = face.config(ctx.config.budget)
-    if ctx.args["prevention"]:
-        ckpt = face.grow(ctx, cfg, ctx.args["seed"], control=False, prevention=ctx.args["treatment"])
-    else:
-        grown = ctx.run_path / ctx.deps[ctx.args["grown"]]["ckpt"]
-        ckpt = face.treat(ctx, cfg, ctx.args["seed"], grown, ctx.args["treatment"], ctx.args["dose"])
-    return {"ckpt": str(ckpt.relative_to(ctx.run_path)), "assay": _assay_dict(face.assay(cfg, ctx.args["seed"], ckpt))}
-
-
-def job_detect(ctx: JobContext) -> dict:
-    face = registry.face(ctx.args["organism"])
-    cfg = face.config(ctx.config.budget)
-    grown = ctx.run_path / ctx.deps[ctx.args["grown"]]["ckpt"]
-    return {"detections": [asdict(d) for d in face.detect(cfg, ctx.args["seed"], grown)]}
-
-
 def jobs(cfg: MatrixConfig) -> list[Job]:
+    """Each organism's row is its face's job graph (petridish.faces.jobs), the one its own `run` uses too."""
     out: list[Job] = []
     for org in cfg.organisms:
-        specs = [s for s in _face_treatments(org, cfg.budget) if not cfg.treatments or s.name in cfg.treatments]
-        for seed in cfg.seeds:
-            base = {"organism": org, "seed": seed}
-            grown = key(org, seed, "grown")
-            out.append(Job(grown, job_grow, args={**base, "control": False}, label=f"{org} s{seed} grow"))
-            out.append(Job(key(org, seed, "control"), job_grow, args={**base, "control": True},
-                           label=f"{org} s{seed} control"))
-            out.append(Job(key(org, seed, "detect"), job_detect, deps=(grown,), args={**base, "grown": grown},
-                           label=f"{org} s{seed} detect"))
-            for spec in specs:
-                for dose in spec.doses:
-                    out.append(Job(key(org, seed, f"{spec.name}@{dose:g}"), job_treat,
-                                   deps=() if spec.prevention else (grown,),
-                                   args={**base, "grown": grown, "treatment": spec.name, "dose": dose,
-                                         "prevention": spec.prevention},
-                                   label=f"{org} s{seed} {spec.name}@{dose:g}"))
+        face = registry.face(org)
+        specs = [s for s in face.treatments(face.config(cfg.budget)) if not cfg.treatments or s.name in cfg.treatments]
+        out += face_jobs(org, face, face.config(cfg.budget), cfg.seeds, specs)
     return out
 
 
@@ -178,7 +132,7 @@ def timings(outputs: dict[str, dict], wall: float) -> dict:
 
 
 def _assay(out: dict) -> Assay:
-    return Assay(**{k: Counts(*v) for k, v in out["assay"].items()})
+    return GrowOutput.of(out).assay
 
 
 def assemble(cfg: MatrixConfig, outputs: dict[str, dict]) -> dict:
@@ -200,12 +154,11 @@ def assemble(cfg: MatrixConfig, outputs: dict[str, dict]) -> dict:
             if name not in specs:
                 cells.append(not_measured_cell(org, name, f"'{name}' does not apply to {org}").to_dict())
                 continue
-            after = {d: [_assay(outputs[key(org, s, f"{name}@{d:g}")]) for s in cfg.seeds] for d in specs[name].doses}
+            after = {d: [_assay(outputs[key(org, s, treated(name, d))]) for s in cfg.seeds] for d in specs[name].doses}
             cell = treatment_cell(org, name, before, after, control, shared).to_dict()
             cell["dose_unit"] = specs[name].dose_unit
             cells.append(cell)
-        dets = [[Detection(d["method"], tuple(d["scores"]), tuple(d["labels"]))
-                 for d in outputs[key(org, s, "detect")]["detections"]] for s in cfg.seeds]
+        dets = [detections_of(outputs[key(org, s, "detect")]) for s in cfg.seeds]
         fail0 = rate([a.failure for a in before], shared)
         detection += [detection_cell(org, p, dets, fail0).to_dict() for p in PROBES]
     for name in all_treatments:  # organisms without a treatment another organism has get a not-measured cell
