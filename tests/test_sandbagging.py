@@ -95,7 +95,7 @@ def _weights(path) -> tuple[dict, dict]:
     from safetensors import safe_open
 
     with safe_open(str(path), "pt") as f:
-        return f.metadata(), {k: f.get_tensor(k).numpy().tobytes() for k in f.keys()}
+        return f.metadata(), {k: f.get_tensor(k).numpy().tobytes() for k in f.keys()}  # noqa: SIM118 (safe_open is not iterable)
 
 
 def test_inspect_task_on_the_run_folder_reads_the_runs_own_assay(smoke_run, tmp_path):
