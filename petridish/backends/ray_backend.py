@@ -1,9 +1,10 @@
 """The Ray backend: each job a Ray task with its CPU threads (and GPUs) declared, dependencies passed as object
 references, retried when its worker dies or it raises, progress sent back through a small actor.
 
-Without an address it starts a private local Ray instance sized to this machine; with one (`--address`, or
-RAY_ADDRESS) it joins that cluster, whose nodes must all have petridish installed and see the run folder at the same
-path (a shared filesystem): jobs write their checkpoints and outputs there themselves.
+Without an address it starts a private local Ray instance sized to this machine, every service on 127.0.0.1, its
+token file private; with one (`--address`, or RAY_ADDRESS) it joins that cluster (sending this machine's Ray token
+if it has one), whose nodes must all have petridish installed and see the run folder at the same path (a shared
+filesystem): jobs write their checkpoints and outputs there themselves.
 """
 
 from __future__ import annotations
