@@ -138,38 +138,47 @@ def _ray_reason(lines: list[str]) -> str:
     return reasons[-1] if reasons else ""
 
 
+QUIET = {"logging_level": logging.WARNING, "log_to_driver": False}
+
+
+def _join(address: str) -> None:
+    """Connect to a running cluster; a refusal is one line with Ray's own reason (and the fix, for a token)."""
+    host = _check_reachable(address)
+    _use_token_if_present()
+    error = ""
+    with _stderr_captured() as logged:
+        try:
+            with _loopback_node(host in LOOPBACK):
+                ray.init(address=address, **QUIET)
+        except (ConnectionError, RuntimeError, ValueError, AuthenticationError) as e:
+            error = str(e).splitlines()[0]
+    if not error:
+        sys.stderr.write("".join(f"{line}\n" for line in logged))
+        return
+    reason = _ray_reason(logged)
+    hint = ("; the cluster uses token authentication: give this machine its token (RAY_AUTH_TOKEN, or the head's "
+            "~/.ray/auth_token copied here with mode 0600)" if "InvalidAuthToken" in reason else "")
+    raise UserError(f"cannot join the Ray cluster at {address}: {error}" + (f" ({reason})" if reason else "") + hint)
+
+
+def _start_local() -> None:
+    """A new private instance even if another one runs on this machine, every service on 127.0.0.1; Ray's token
+    authentication (on by default for a local instance) guards its ports, so its notice about it is muted."""
+    logging.getLogger("ray._private.authentication.authentication_token_setup").setLevel(logging.ERROR)
+    _private_token()
+    with _loopback_node(True):
+        ray.init(address="local", num_cpus=os.cpu_count(), include_dashboard=False, **QUIET)
+
+
 class RayBackend:
     name = "ray"
 
     def __init__(self, address: str | None = None):
         self.owned = not ray.is_initialized()  # a caller that already connected (tests, notebooks) keeps its Ray
-        if not self.owned:
-            return
-        quiet = {"logging_level": logging.WARNING, "log_to_driver": False}
-        if address:
-            host = _check_reachable(address)
-            _use_token_if_present()
-            with _stderr_captured() as logged:
-                try:
-                    with _loopback_node(host in LOOPBACK):
-                        ray.init(address=address, **quiet)
-                    ok = True
-                except (ConnectionError, RuntimeError, ValueError, AuthenticationError) as e:
-                    ok, error = False, str(e).splitlines()[0]
-            if ok:
-                sys.stderr.write("".join(f"{line}\n" for line in logged))
-                return
-            reason = _ray_reason(logged)
-            hint = ("; the cluster uses token authentication: give this machine its token (RAY_AUTH_TOKEN, or the "
-                    "head's ~/.ray/auth_token copied here with mode 0600)" if "InvalidAuthToken" in reason else "")
-            raise UserError(f"cannot join the Ray cluster at {address}: {error}"
-                            + (f" ({reason})" if reason else "") + hint)
-        # "local": a new private instance even if another one runs on this machine, every service on 127.0.0.1;
-        # Ray's token authentication (on by default for a local instance) guards its ports, so its notice is muted
-        logging.getLogger("ray._private.authentication.authentication_token_setup").setLevel(logging.ERROR)
-        _private_token()
-        with _loopback_node(True):
-            ray.init(address="local", num_cpus=os.cpu_count(), include_dashboard=False, **quiet)
+        if self.owned and address:
+            _join(address)
+        elif self.owned:
+            _start_local()
 
     def describe(self, workers: int, threads: int) -> str:
         nodes = [n for n in ray.nodes() if n["Alive"]]
