@@ -22,8 +22,8 @@ LOOPBACK = {"127.0.0.1", "::1", "::ffff:127.0.0.1"}
 LOCAL = """
 import json, os, sys
 import psutil
-from petridish.backends import connect
-from petridish.jobs import Job, run_jobs
+from petridish.backends import connect, run_jobs
+from petridish.jobs import Job
 from petridish.runs import RunDir
 
 def square(ctx):
