@@ -18,9 +18,11 @@ from petridish.progress import ProgressUI
 _QUEUE: Any = None
 
 _BOOT = """
-import ctypes, os, signal, sys, threading, time
-if sys.platform.startswith("linux"):
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+import ctypes, os, signal, threading, time
+try:
+    ctypes.CDLL("libc.so.6").prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG (Linux with glibc)
+except (OSError, AttributeError):
+    pass  # no prctl here: the watchdog below
 if os.getppid() != parent:  # the parent died before the line above
     os._exit(1)
 def _watch():
