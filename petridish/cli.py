@@ -15,6 +15,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from petridish import __version__
 from petridish.errors import UserError
 
 
@@ -23,6 +24,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="petridish",
         description="Grow model organisms of misalignment and measure, with controls and confidence intervals, "
         "whether a published claim reproduces.")
+    p.add_argument("--version", action="version", version=f"petridish {__version__}")
     sub = p.add_subparsers(dest="cmd", required=True)
     sub.add_parser("list", help="every organism with its one-line claim and anchor paper")
     r = sub.add_parser("run", help="grow an organism, apply treatments, measure, write a run folder")
@@ -176,6 +178,16 @@ def cmd_list() -> None:
         o = organisms.get(name)
         t.add_row(name, o.substrate, o.summary, o.anchor)
     Console().print(t)
+    _list_env_ids()
+
+
+def _list_env_ids() -> None:
+    """The gymnasium ids (gymnasium >= 1.0 reads no plugins: the `petridish:` prefix imports the package)."""
+    from petridish.rl.registration import env_ids
+
+    print("\ngymnasium environments: gym.make(\"petridish:ID\") (or `import petridish` first, then the ID alone)")
+    for env_id in env_ids():
+        print(f"  {env_id}")
 
 
 def cmd_run(a: argparse.Namespace) -> None:
