@@ -91,13 +91,15 @@ class WandbSink:
         self.axes: set[str] = set()
 
     def write(self, scalars: list[Scalar]) -> None:
+        rows: dict[tuple[str, int], dict[str, float]] = {}  # one W&B row per series and step (one metrics record)
         for s in scalars:
-            series = s.tag.rsplit("/", 1)[0]
+            rows.setdefault((s.tag.rsplit("/", 1)[0], s.step), {})[s.tag] = s.value
+        for (series, step), values in rows.items():
             if series not in self.axes:  # W&B's step must grow across a run: give each job its own step metric
                 self.run.define_metric(f"{series}/step")
                 self.run.define_metric(f"{series}/*", step_metric=f"{series}/step")
                 self.axes.add(series)
-            self.run.log({f"{series}/step": s.step, s.tag: s.value})
+            self.run.log({f"{series}/step": step, **values})
 
     def flush(self) -> None:
         pass
