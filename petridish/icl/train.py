@@ -13,7 +13,7 @@ import torch
 from pydantic import Field
 
 from petridish.config import Strict
-from petridish.lm.optim import Reporter, lr_at
+from petridish.training import Reporter, lr_at
 
 
 class TrainConfig(Strict):

@@ -16,15 +16,9 @@ import torch
 from pydantic import Field
 
 from petridish.config import Strict
-from petridish.lm.optim import (
-    Reporter,
-    load_train_state,
-    lr_at,
-    make_optimizer,
-    save_train_state,
-    step_generator,
-)
+from petridish.lm.optim import load_train_state, make_optimizer, save_train_state
 from petridish.lm.substrate import LM
+from petridish.training import Reporter, lr_at, step_generator
 
 
 class RLConfig(Strict):
