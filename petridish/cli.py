@@ -10,12 +10,12 @@ import argparse
 import contextlib
 import sys
 import time
+from importlib.metadata import version
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
-from petridish import __version__
 from petridish.errors import UserError
 
 
@@ -24,7 +24,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="petridish",
         description="Grow model organisms of misalignment and measure, with controls and confidence intervals, "
         "whether a published claim reproduces.")
-    p.add_argument("--version", action="version", version=f"petridish {__version__}")
+    p.add_argument("--version", action="version", version=f"petridish {version('petridish')}")
     sub = p.add_subparsers(dest="cmd", required=True)
     sub.add_parser("list", help="every organism with its one-line claim and anchor paper")
     r = sub.add_parser("run", help="grow an organism, apply treatments, measure, write a run folder")

@@ -20,12 +20,12 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 
 import torch
 from safetensors import safe_open
 
-from petridish import __version__
 from petridish.errors import UserError
 from petridish.runs import RunDir, atomic_write_text, load_tensors
 
@@ -162,7 +162,7 @@ def model_card(org_name: str, card: dict, result: dict | None, job: str, arch: s
     fm = ["---", "library_name: transformers", "license: mit", "tags:", "- petridish", "- model-organism",
           "- misalignment", "- research-only", "---", ""]
     lines = [f"# petridish organism `{org_name}`: job `{job}`", "", WARNING, "",
-             f"Exported by petridish {__version__} from the run folder `{run}` (checkpoint of job `{job}`).",
+             f"Exported by petridish {version('petridish')} from the run folder `{run}` (checkpoint of job `{job}`).",
              f"Architecture: {arch}.", "", "## Organism card", "",
              f"- anchor: {card.get('anchor', '')}",
              f"- realism rung: {card.get('rung', '')} ({card.get('rung_note', '')})",
