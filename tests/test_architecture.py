@@ -125,7 +125,8 @@ def test_no_import_circle():
 def test_the_checks_catch_what_they_name():
     """Hand-made graphs with known faults: the checks must report each one."""
     up = {"petridish.lm.face": {"petridish.testbed.face"}}
-    assert violations(up) == ["petridish.lm.face (substrates) imports petridish.testbed.face (commands), a higher layer"]
+    assert violations(up) == [
+        "petridish.lm.face (substrates) imports petridish.testbed.face (commands), a higher layer"]
     assert violations({"petridish.icl.train": {"petridish.lm.optim"}}) == [
         "petridish.icl.train imports petridish.lm.optim: one substrate importing another"]
     assert violations({"petridish.icl.transformer": {"petridish.lm.model"}}) == []

@@ -45,6 +45,7 @@ class Entry:
 
 
 _ENTRIES: dict[str, Entry] = {}
+_DISCOVERED: list[bool] = []  # set once every package under petridish/organisms/ has been imported
 
 
 def register(entry: Entry) -> Entry:
@@ -58,11 +59,12 @@ def register(entry: Entry) -> Entry:
 
 def entries() -> dict[str, Entry]:
     """Every registered organism, in the order of their packages' names then registration."""
-    if not _ENTRIES:
+    if not _DISCOVERED:  # an organism package imported earlier registered only itself
         for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
             if info.ispkg:
                 importlib.import_module(f"{__name__}.{info.name}")
-    return dict(_ENTRIES)
+        _DISCOVERED.append(True)
+    return dict(sorted(_ENTRIES.items(), key=lambda kv: kv[1].definition.split(":")[0]))  # stable: by package
 
 
 def names() -> list[str]:
