@@ -24,6 +24,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 import torch
+import yaml
 from safetensors import safe_open
 
 from petridish.errors import UserError
@@ -195,6 +196,12 @@ def export(run_path: Path, job: str | None, out: Path) -> Path:
     if out.exists():
         raise UserError(f"{out} already exists; choose a new output folder")
     run = RunDir.open(Path(run_path))
+    try:
+        data = yaml.safe_load((run.path / "config.yaml").read_text())
+    except yaml.YAMLError:
+        data = None  # load_config says what is wrong with it
+    if isinstance(data, dict) and data.get("organism") == "matrix":
+        raise UserError(f"{run.path} is a matrix run; export takes a run of one organism (`petridish run ...`)")
     org, cfg = load_config(run)
     if org.substrate != "lm":
         raise UserError(f"export writes language models; '{org.name}' grows in the '{org.substrate}' substrate")
