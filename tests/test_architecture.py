@@ -14,14 +14,15 @@ ROOT = Path(__file__).resolve().parents[1] / "petridish"
 LAYERS: list[tuple[str, tuple[str, ...]]] = [  # bottom to top; a module belongs to the longest prefix that names it
     ("core", ("petridish.errors", "petridish.stats", "petridish.claims", "petridish.config", "petridish.runs",
               "petridish.hooks", "petridish.progress", "petridish.jobs", "petridish.training",
-              "petridish.report.plots")),
+              "petridish.report.plots", "petridish.tracking")),
     ("substrates", ("petridish.lm", "petridish.rl", "petridish.icl", "petridish.tasks")),
     ("backends", ("petridish.backends",)),
     ("techniques", ("petridish.treatments", "petridish.probes")),
     ("faces", ("petridish.faces",)),
     ("organisms", ("petridish.organisms",)),
     ("report", ("petridish.report",)),
-    ("commands", ("petridish.experiment", "petridish.sweep", "petridish.testbed", "petridish.evals")),
+    ("commands", ("petridish.experiment", "petridish.sweep", "petridish.testbed", "petridish.evals",
+                  "petridish.export")),
     ("cli", ("petridish.cli", "petridish.__main__")),
 ]
 SIDEWAYS = {("petridish.icl", "petridish.lm.model")}
@@ -124,7 +125,8 @@ def test_no_import_circle():
 def test_the_checks_catch_what_they_name():
     """Hand-made graphs with known faults: the checks must report each one."""
     up = {"petridish.lm.face": {"petridish.testbed.face"}}
-    assert violations(up) == ["petridish.lm.face (substrates) imports petridish.testbed.face (commands), a higher layer"]
+    assert violations(up) == [
+        "petridish.lm.face (substrates) imports petridish.testbed.face (commands), a higher layer"]
     assert violations({"petridish.icl.train": {"petridish.lm.optim"}}) == [
         "petridish.icl.train imports petridish.lm.optim: one substrate importing another"]
     assert violations({"petridish.icl.transformer": {"petridish.lm.model"}}) == []

@@ -45,7 +45,7 @@ class Entry:
 
 
 _ENTRIES: dict[str, Entry] = {}
-_DISCOVERED = False
+_DISCOVERED: list[bool] = []  # set once every package under petridish/organisms/ has been imported
 
 
 def register(entry: Entry) -> Entry:
@@ -59,13 +59,12 @@ def register(entry: Entry) -> Entry:
 
 def entries() -> dict[str, Entry]:
     """Every registered organism, in the order of their packages' names then registration."""
-    global _DISCOVERED
-    if not _DISCOVERED:  # not "if not _ENTRIES": importing one organism's module registers that one alone
+    if not _DISCOVERED:  # an organism package imported earlier registered only itself
         for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
             if info.ispkg:
                 importlib.import_module(f"{__name__}.{info.name}")
-        _DISCOVERED = True
-    return dict(_ENTRIES)
+        _DISCOVERED.append(True)
+    return dict(sorted(_ENTRIES.items(), key=lambda kv: kv[1].definition.split(":")[0]))  # stable: by package
 
 
 def names() -> list[str]:
