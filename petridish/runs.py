@@ -248,6 +248,7 @@ class RunDir:
         run = cls.open(path)
         lock_folder(run.path)
         remove_temp_files(run.path)
+        run._adopt_unindexed_jobs()
         if rerun_bad:
             for key in run.bad_jobs():
                 p = run.job_file(key)
@@ -323,23 +324,30 @@ class RunDir:
                 continue  # a line cut short by a kill
         return index
 
-    def _check_job(self, key: str, index: dict[str, str]) -> tuple[dict | None, str | None]:
-        """(output, None), or (None, what is wrong with the job's file)."""
+    def _read_job(self, key: str) -> tuple[dict | None, bytes, str | None]:
+        """(output, its bytes, None), or (None, b"", what is wrong with the file's form)."""
         p = self.job_file(key)
         if p.is_dir():
-            return None, "a directory"
+            return None, b"", "a directory"
         try:
             data = p.read_bytes()
         except OSError as e:
-            return None, f"unreadable ({e.strerror})"
+            return None, b"", f"unreadable ({e.strerror})"
         if not data.strip():
-            return None, "empty"
+            return None, b"", "empty"
         try:
             out = json.loads(data)
         except (json.JSONDecodeError, UnicodeDecodeError):
-            return None, "not valid JSON (cut short?)"
+            return None, b"", "not valid JSON (cut short?)"
         if not isinstance(out, dict) or "wall_s" not in out:
-            return None, "not a job output"
+            return None, b"", "not a job output"
+        return out, data, None
+
+    def _check_job(self, key: str, index: dict[str, str]) -> tuple[dict | None, str | None]:
+        """(output, None), or (None, what is wrong with the job's file)."""
+        out, data, problem = self._read_job(key)
+        if problem:
+            return None, problem
         if key not in index:
             return None, f"without an integrity record in {JOB_INDEX}"
         if hashlib.sha256(data).hexdigest() != index[key]:
@@ -352,6 +360,23 @@ class RunDir:
             raise UserError(f"the output of job '{key}' ({self.job_file(key)}) is {problem}; "
                             + BAD_JOB_FIX.format(key=key))
         return out
+
+    def _adopt_unindexed_jobs(self) -> None:
+        """A run folder written before job files had integrity records (no jobs/index.jsonl at all): record the
+        hashes of its well-formed job files as they are now, and say so, rather than re-running every job."""
+        jobs = self.path / "jobs"
+        if (self.path / JOB_INDEX).exists() or not jobs.is_dir():
+            return
+        adopted = 0
+        for f in sorted(jobs.rglob("*.json")):
+            key = str(f.relative_to(jobs))[: -len(".json")]
+            _, data, problem = self._read_job(key)
+            if problem is None:
+                self._append_line(JOB_INDEX, {"key": key, "sha256": hashlib.sha256(data).hexdigest()})
+                adopted += 1
+        if adopted:
+            print(f"petridish: {self.path} predates job integrity records; its {adopted} well-formed job files are "
+                  f"trusted as they are now (recorded in {JOB_INDEX})", file=sys.stderr)
 
     def bad_jobs(self) -> list[str]:
         """The keys of every job file under jobs/ that fails its check."""
