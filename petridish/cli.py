@@ -238,7 +238,6 @@ def cmd_run(a: argparse.Namespace) -> None:
     _check_log(a)  # before anything is imported or written
     from petridish import organisms
     from petridish.config import resolve
-    from petridish.experiment import execute, load_config, start
     from petridish.progress import ProgressUI
     from petridish.report.table import print_result
     from petridish.runs import RunDir
@@ -249,6 +248,8 @@ def cmd_run(a: argparse.Namespace) -> None:
             raise UserError("--resume continues a run with its saved config; drop --config/--set/--seeds/"
                             "--model/--out/--workers, or start a new run")
         run = RunDir.resume(Path(a.resume), a.rerun_bad)
+        from petridish.experiment import load_config  # torch loads here, after the cheap checks
+
         org, cfg = load_config(run)
         if a.organism and a.organism != org.name:
             raise UserError(f"{a.resume} is a run of '{org.name}', not '{a.organism}'")
@@ -267,6 +268,8 @@ def cmd_run(a: argparse.Namespace) -> None:
             extra["model"] = {"path": str(Path(a.model).resolve())}
         cfg = resolve(org.Config, org.name, a.budget, org.budgets, a.config, a.set, extra)
         out = Path(a.out) if a.out else Path("runs") / f"{org.name}-{cfg.budget}-{time.strftime('%Y%m%d-%H%M%S')}"
+    from petridish.experiment import execute, start
+
     with contextlib.closing(_connect(a)) as backend:
         if not a.resume:
             run, cfg = start(org, cfg, out)

@@ -31,11 +31,10 @@ import tempfile
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+if TYPE_CHECKING:  # torch and safetensors load on first use: `petridish show` and one-line errors stay quick
+    import torch
 
 from petridish.errors import UserError
 
@@ -103,6 +102,9 @@ def atomic_write_json(path: Path, obj: Any) -> None:
 
 def save_tensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None = None) -> None:
     """safetensors, atomically (write to a temp name in the same folder, then rename)."""
+    from safetensors import SafetensorError
+    from safetensors.torch import save_file
+
     def write(tmp: Path) -> None:
         try:
             save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(tmp), metadata=metadata)
@@ -157,6 +159,9 @@ def unlock_folder(folder: Path) -> None:
 
 def load_tensors(path: Path) -> dict[str, torch.Tensor]:
     """Load a safetensors checkpoint; a missing or corrupt file is a UserError that says what to do."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
     if not Path(path).is_file():
         raise UserError(f"checkpoint not found: {path} (delete the job's output in jobs/ to recompute it)")
     try:
@@ -181,6 +186,8 @@ def _git_commit() -> str | None:
 
 
 def environment(seeds: list[int], threads: int, workers: int) -> dict:
+    import torch
+
     pkgs = {}
     for name in ("petridish", "torch", "numpy", "scipy", "scikit-learn", "transformers", "tokenizers",
                  "safetensors", "peft", "gymnasium", "pydantic", "matplotlib"):
