@@ -46,18 +46,27 @@ def interval_label(name: str, est: dict, digits: int = 2) -> str:
 
 
 def label_points(ax, xs, ys, labels: list[str], fontsize: int = 8) -> None:
-    """Annotate points; a label whose point sits close to an earlier one moves to the next free corner."""
+    """Annotate points; points that (nearly) coincide get one label listing them all ("B, C, P0"), and a label
+    whose point sits near an earlier one moves to the next free corner."""
+    pts = [(float(x), float(y), t) for x, y, t in zip(xs, ys, labels) if math.isfinite(x) and math.isfinite(y)]
+    if not pts:
+        return
+    xr = float(np.ptp([p[0] for p in pts])) or 1.0
+    yr = float(np.ptp([p[1] for p in pts])) or 1.0
+    groups: list[tuple[float, float, list[str]]] = []
+    for x, y, t in pts:
+        g = next((g for g in groups if abs(g[0] - x) / xr < 0.02 and abs(g[1] - y) / yr < 0.02), None)
+        if g:
+            g[2].append(t)
+        else:
+            groups.append((x, y, [t]))
     offsets = ((4, 4), (4, -11), (-4, 4), (-4, -11), (10, -3), (-10, -3))
     placed: list[tuple[float, float, int]] = []
-    xr = np.ptp(np.nan_to_num(np.asarray(xs, float))) or 1.0
-    yr = np.ptp(np.nan_to_num(np.asarray(ys, float))) or 1.0
-    for x, y, text in zip(xs, ys, labels):
-        if not (math.isfinite(x) and math.isfinite(y)):
-            continue
+    for x, y, names in groups:
         near = {k for px, py, k in placed if abs(px - x) / xr < 0.08 and abs(py - y) / yr < 0.08}
         k = next((i for i in range(len(offsets)) if i not in near), len(placed) % len(offsets))
         dx, dy = offsets[k]
-        ax.annotate(text, (x, y), fontsize=fontsize, xytext=(dx, dy), textcoords="offset points",
+        ax.annotate(", ".join(names), (x, y), fontsize=fontsize, xytext=(dx, dy), textcoords="offset points",
                     ha="left" if dx > 0 else "right")
         placed.append((x, y, k))
 

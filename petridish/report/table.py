@@ -78,6 +78,7 @@ def _block(cid: str, intervals: list[str], verdict: str, verdict_note: list[str]
         t.append((intervals[i] if i < len(intervals) else "").ljust(west) + "  ")
         if i < len(right):
             t.append_text(right[i])
+        t.rstrip()
         lines.append(t)
     for para in body:
         lines += [Text(" " * indent + line) for line in wrap(para, width - indent)]
@@ -118,8 +119,8 @@ def result_lines(result: dict, width: int = MAX_WIDTH) -> list[Text]:
                 rule]
         for g in gate_list:
             gated = [c["id"] for c in claims if g["id"] in c.get("gates", [])]
-            word = "invalid" if g["verdict"] == "not reproduced" else "gated"
-            note = [f"-> {', '.join(gated)} {word}"] if gated else []
+            failed = g["verdict"] == "not reproduced"
+            note = [f"-> {', '.join(gated)} invalid" if failed else f"gates {', '.join(gated)}"] if gated else []
             body = [f"{g['statement']}.", f"Needs {g['threshold']}{_units(g)}."]
             if g.get("missing"):
                 body.append(f"Not measured: {g['missing']}")
