@@ -56,10 +56,11 @@ class ProgressUI:
         self.total, self.done = total, done
         if self.live:
             self.progress = Progress(
-                TextColumn("{task.description}", table_column=Column(ratio=3, min_width=24, no_wrap=True,
-                                                                     overflow="ellipsis")),
+                # the job's name as wide as it needs up to 45% of the line; phase and loss get the rest
+                TextColumn("{task.description}", table_column=Column(
+                    no_wrap=True, overflow="ellipsis", max_width=max(24, int(0.45 * self.console.width)))),
                 BarColumn(bar_width=10), StepsColumn(),
-                TextColumn("{task.fields[info]}", table_column=Column(ratio=2, no_wrap=True, overflow="ellipsis")),
+                TextColumn("{task.fields[info]}", table_column=Column(ratio=1, no_wrap=True, overflow="ellipsis")),
                 TimeElapsedColumn(), EtaColumn(),
                 console=self.console, transient=False, expand=True,
             )
@@ -71,7 +72,9 @@ class ProgressUI:
     def job_started(self, key: str, label: str) -> None:
         self.labels[key] = label
         if self.progress:
-            self.tasks[key] = self.progress.add_task(f"  {label}", total=None, info="")
+            room = max(24, int(0.45 * self.console.width)) - 2
+            shown = label if len(label) <= room else "…" + label[-(room - 1):]  # the end names the step
+            self.tasks[key] = self.progress.add_task(f"  {shown}", total=None, info="")
 
     def handle(self, msg: tuple) -> None:
         kind, key, phase, step, total, fields = msg
