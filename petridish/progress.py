@@ -80,7 +80,9 @@ class ProgressUI:
         kind, key, phase, step, total, fields = msg
         if self.progress and key in self.tasks:
             info = " ".join(f"{k} {v:.3g}" for k, v in fields.items())
-            self.progress.update(self.tasks[key], completed=step, total=total, info=f"{phase} {info}".strip())
+            if phase and phase not in self.labels.get(key, "").split():  # the label often names it already
+                info = f"{phase} {info}"
+            self.progress.update(self.tasks[key], completed=step, total=total, info=info.strip())
 
     def job_finished(self, key: str, wall_s: float) -> None:
         self.done += 1

@@ -42,8 +42,9 @@ def write_report(organism, cfg, result: dict, run: RunDir) -> None:
     gates_by_id = {g["id"]: g for g in result.get("gates", [])}
     for c in result["claims"]:
         parts = c.get("conditions") or [c | {"quantity": ""}]
-        est = "<br>".join(f"{e(p['quantity'])} {fmt(p['estimate'])} [{fmt(p['ci'][0])}, {fmt(p['ci'][1])}] "
-                          f"<small>({e(units_text(p))}; {e(p.get('method', ''))})</small>" for p in parts)
+        est = "<br>".join(f"{e(p['quantity'])} " + ("<i>not measured</i>" if p.get("missing") else
+                          f"{fmt(p['estimate'])} [{fmt(p['ci'][0])}, {fmt(p['ci'][1])}] "
+                          f"<small>({e(units_text(p))}; {e(p.get('method', ''))})</small>") for p in parts)
         note = f"<br><i>{e(c['note'])}</i>" if c.get("note") else ""
         note += f"<br>gated by {e(', '.join(c['gates']))}" if c.get("gates") else ""
         why = gated_verdict(c, gates_by_id) or c.get("reason")  # a gate's reason is in the gates table, once

@@ -290,8 +290,8 @@ def figures(cfg: BehavioralSelectionConfig, result: dict, run: RunDir) -> list[t
             ax.bar(x + (j + 1) * width, [v["estimate"] for v in vals], width, yerr=plots.errors(vals), capsize=2,
                    label=f"measured ({me})")
             if not any(np.isfinite(v["estimate"]) for v in vals):
-                ax.text(0.5, 0.03 + 0.07 * j, f"measured ({me}): no data", transform=ax.transAxes, ha="center", fontsize=7,
-                        color="0.35")
+                ax.text(0.5, 0.03 + 0.07 * j, f"measured ({me}): no data", transform=ax.transAxes, ha="center",
+                        fontsize=7, color="0.35")
         ax.axhline(0, color="k", lw=0.8)
         ax.set_xticks(x + width * len(cfg.methods) / 2, S.MOTIVES, fontsize=8)
         ax.set_title(rg, fontsize=9)
