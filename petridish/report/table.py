@@ -91,8 +91,9 @@ def result_lines(result: dict, width: int = MAX_WIDTH) -> list[Text]:
     claims, gate_list = result["claims"], result.get("gates", [])
     gates = {g["id"]: g for g in gate_list}
     seeds = result["seeds"]
-    title = (f"{result['organism']}: {result['budget']} budget, {len(seeds)} seed(s) "
-             f"{seeds[0]}-{seeds[-1]}" if seeds else f"{result['organism']}: {result['budget']} budget")
+    title = f"{result['organism']}: {result['budget']} budget"
+    if seeds:
+        title += f", seed {seeds[0]}" if len(seeds) == 1 else f", {len(seeds)} seeds {seeds[0]}-{seeds[-1]}"
     out = [Text(line, style="bold") for line in wrap(title, width)]
     if result.get("budget") == "smoke":
         out += [Text(line, style="yellow") for line in wrap(SMOKE_NOTE, width)]
