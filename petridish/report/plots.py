@@ -15,6 +15,8 @@ import numpy as np  # noqa: E402
 from matplotlib.collections import PathCollection  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 
+from petridish.runs import atomic_write  # noqa: E402
+
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 
 
@@ -113,7 +115,7 @@ def save(fig, path: Path) -> Path:
         if ax.get_visible() and not hasattr(ax, "_colorbar") and not has_data(ax):
             no_data(ax)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
     plt.close(fig)
     return path
 
