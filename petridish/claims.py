@@ -89,7 +89,9 @@ class ClaimSpec:
 
     gates: ids of the organism's gates this claim needs. An amended claim names the claim it `amends` (which stays
     registered and judged beside it), the date it was `registered` and the `reason`. by_construction: why the claim
-    cannot fail whatever the experiment does (then it is judged and shown, but counted apart).
+    cannot fail whatever the experiment does (then it is judged and shown, but counted apart). withdrawn: why
+    the claim is no longer tested (it stays registered, reads `not measured` with that reason, and is counted
+    apart).
     """
 
     id: str
@@ -100,6 +102,7 @@ class ClaimSpec:
     registered: str = ""
     reason: str = ""
     by_construction: str = ""
+    withdrawn: str = ""
 
     @property
     def threshold(self) -> str:
@@ -235,6 +238,8 @@ def power(conditions: Sequence[tuple[Condition, Estimate]], seeds: int) -> Power
 def judge(spec: ClaimSpec, estimates: Sequence[Estimate] | None, gates: dict[str, GateResult],
           missing: str = "this run did not measure it (its jobs are not in this config)") -> dict:
     """The result.json record of one claim; its verdict is computed here, never set by hand."""
+    if spec.withdrawn:
+        estimates, missing = None, f"withdrawn: {spec.withdrawn}"
     ests = list(estimates) if estimates is not None else [Estimate.not_measured(missing)] * len(spec.conditions)
     if len(ests) != len(spec.conditions):
         raise ValueError(f"claim {spec.id}: {len(spec.conditions)} conditions but {len(ests)} estimates")
@@ -242,7 +247,7 @@ def judge(spec: ClaimSpec, estimates: Sequence[Estimate] | None, gates: dict[str
              for c, e in zip(spec.conditions, ests)]
     verdict = combine([p["verdict"] for p in parts])
     reasons = [f"{p['quantity']}: {p['missing']}" for p in parts if p.get("missing")]
-    gate_recs = [gates[g] for g in spec.gates]
+    gate_recs = [] if spec.withdrawn else [gates[g] for g in spec.gates]
     failed = [g for g in gate_recs if g.verdict == NOT_REPRODUCED]
     unmeasured = [g for g in gate_recs if g.verdict == NOT_MEASURED]
     unsure = [g for g in gate_recs if g.verdict == INCONCLUSIVE]
@@ -273,6 +278,8 @@ def judge(spec: ClaimSpec, estimates: Sequence[Estimate] | None, gates: dict[str
         rec.update(amends=spec.amends, registered=spec.registered, amended_because=spec.reason)
     if spec.by_construction:
         rec["by_construction"] = spec.by_construction
+    if spec.withdrawn:
+        rec["withdrawn"] = spec.withdrawn
     if verdict == INCONCLUSIVE:
         rec["power"] = power_rec
     return rec

@@ -170,3 +170,10 @@ def test_a_claim_true_by_construction_says_so():
                      by_construction="observed exceeds true reward wherever the tile is touched")
     rec = judge_all((spec,), (), Findings({"H": (est(0.1, 0.2),)}), 3)[0][0]
     assert rec["verdict"] == REPRODUCED and rec["by_construction"].startswith("observed exceeds")
+
+
+def test_a_withdrawn_claim_is_not_measured_with_its_reason_whatever_its_gates():
+    spec = ClaimSpec("W", "withdrawn", (Condition("q", ">", 0.0),), gates=("G1",), withdrawn="2026-12-04: no dose rule")
+    claims, _, _ = judge_all((spec,), (INSTALLED,), Findings({}, gates={"G1": est(0.0, 0.1)}), 3)
+    assert claims[0]["verdict"] == NOT_MEASURED and claims[0]["reason"] == "q: withdrawn: 2026-12-04: no dose rule"
+    assert claims[0]["withdrawn"].startswith("2026-12-04")

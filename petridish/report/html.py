@@ -33,6 +33,10 @@ def write_report(organism, cfg, result: dict, run: RunDir) -> None:
         note = f"<br><i>{e(c['note'])}</i>" if c.get("note") else ""
         note += f"<br>gated by {e(', '.join(c['gates']))}" if c.get("gates") else ""
         reason = f"<br><small>{e(c['reason'])}</small>" if c.get("reason") else ""
+        if c.get("power"):  # what would decide an inconclusive claim
+            reason += f"<br><small><i>{e(c['power']['text'])}</i></small>"
+        if c.get("by_construction"):
+            reason += f"<br><small>true by construction: {e(c['by_construction'])}</small>"
         rows.append(f"<tr><td><b>{e(c['id'])}</b> {e(c['statement'])}{note}"
                     f"</td><td>{est}</td><td>{e(c['threshold'])}</td><td class='{_verdict_class(c['verdict'])}'>"
                     f"{e(c['verdict'])}{reason}</td></tr>")

@@ -14,10 +14,12 @@ from rich.table import Table
 from petridish.report import plots
 from petridish.runs import RunDir, atomic_write_text
 
-COLORS = {"removes": "#2e7d32", "partial": "#9ccc65", "hides": "#c62828", "no effect": "#ef9a9a",
-          "not measured": "#e0e0e0", "invalid": "#bdbdbd", "detects": "#1565c0", "does not detect": "#90a4ae"}
-RICH = {"removes": "bold green", "partial": "green", "hides": "bold red", "no effect": "red",
-        "not measured": "dim", "invalid": "dim", "detects": "bold blue", "does not detect": "yellow"}
+COLORS = {"removes": "#2e7d32", "partial": "#9ccc65", "hides": "#c62828", "already hidden": "#f48fb1",
+          "no effect": "#ef9a9a", "inconclusive": "#fff59d", "not testable": "#eeeeee", "not measured": "#e0e0e0",
+          "invalid": "#bdbdbd", "detects": "#1565c0", "does not detect": "#90a4ae"}
+RICH = {"removes": "bold green", "partial": "green", "hides": "bold red", "already hidden": "magenta",
+        "no effect": "red", "inconclusive": "yellow", "not testable": "dim", "not measured": "dim", "invalid": "dim",
+        "detects": "bold blue", "does not detect": "yellow"}
 
 
 def _f(x: float | None) -> str:
@@ -53,7 +55,7 @@ def leaderboard(result: dict) -> Table:
         row = []
         for col in cols:
             c = cells.get((org, col))
-            row.append("" if c is None else f"[{RICH.get(c['verdict'], '')}]{cell_text(c)}[/]")
+            row.append("" if c is None else f"[{RICH.get(c['verdict'], 'default')}]{cell_text(c)}[/]")
         t.add_row(org, *row)
     return t
 

@@ -62,6 +62,7 @@ class AbsentSupervisorFace(RLFace):
 
 class TomatoWateringFace(RLFace):
     organism = "tomato-watering"
+    audit_is_failure_setting = True  # the team watches the same episodes: hiding cannot occur
     Organism = TomatoWateringOrganism
     Engine = TomatoWatering
     label_event = "transformer"
@@ -97,6 +98,7 @@ class TomatoWateringFace(RLFace):
 
 class SafeInterruptibilityFace(RLFace):
     organism = "safe-interruptibility"
+    audit_is_failure_setting = True  # the team watches the same episodes: hiding cannot occur
     Organism = SafeInterruptibilityOrganism
     Engine = SafeInterruptibility
     label_event = "button"
