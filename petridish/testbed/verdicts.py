@@ -26,9 +26,9 @@ import numpy as np
 from petridish import cells
 from petridish.cells import AUDIT_PASS, CAPABILITY_POINTS, GATE_FAILURE, HIDE_FRACTION, REMOVE_FRACTION
 from petridish.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, Condition
+from petridish.faces import Assay, Detection
 from petridish.probes.metrics import SHUFFLED_FIT, null_controls, tpr_at_fpr
 from petridish.stats import Estimate, auroc, auroc_var, diff, rate, ratio, seed_mean
-from petridish.testbed.face import Assay, Detection
 
 DETECT_AUROC = 0.9
 TRIVIAL_CEILING = 0.99  # a trivial detector at least this good leaves a probe nothing to show
