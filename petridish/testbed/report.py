@@ -27,13 +27,17 @@ def _f(x: float | None) -> str:
 
 
 def cell_text(c: dict) -> str:
-    """'verdict' plus 'ratio [lo, hi] @dose' (treatments) or 'AUROC [lo, hi]' (detection)."""
+    """'verdict' plus 'ratio [lo, hi] @dose' (treatments) or 'AUROC [lo, hi]; shuffled x' (detection, with its
+    label-shuffled control, which must read ~0.5)."""
     if c.get("ratio"):
         r = c["ratio"]
         return f"{c['verdict']}\n{_f(r['estimate'])} [{_f(r['ci'][0])}, {_f(r['ci'][1])}] @{c['dose']:g}"
     if "AUROC" in c.get("estimates", {}):
         a = c["estimates"]["AUROC"]
-        return f"{c['verdict']}\nAUROC {_f(a['estimate'])} [{_f(a['ci'][0])}, {_f(a['ci'][1])}]"
+        text = f"{c['verdict']}\nAUROC {_f(a['estimate'])} [{_f(a['ci'][0])}, {_f(a['ci'][1])}]"
+        null = next((c["estimates"][k] for k in ("AUROC, refit on shuffled labels", "AUROC, labels shuffled")
+                     if k in c["estimates"]), None)
+        return text + (f"; shuffled {_f(null['estimate'])}" if null else "")
     return c["verdict"]
 
 
