@@ -38,6 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--model", help="local Hugging Face causal-LM folder to grow the organism in (LM organisms)")
     r.add_argument("--workers", type=int, help="worker processes (default: one per CPU core)")
     r.add_argument("--resume", metavar="RUN_DIR", help="continue a killed run from its folder")
+    _rerun_bad_arg(r)
     r.add_argument("--quiet", action="store_true", help="no progress bars")
     _backend_args(r)
     _sweep_parser(sub)
@@ -49,6 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--out", help="run folder to create (default: runs/matrix-BUDGET-TIMESTAMP)")
     m.add_argument("--workers", type=int, help="worker processes (default: one per CPU core)")
     m.add_argument("--resume", metavar="RUN_DIR", help="continue a killed matrix run from its folder")
+    _rerun_bad_arg(m)
     m.add_argument("--quiet", action="store_true", help="no progress bars")
     _backend_args(m)
     s = sub.add_parser("show", help="print a finished run's results table (a matrix run: its leaderboard)")
@@ -72,6 +74,16 @@ def _backend_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backend", default="local", help="local (process pool, default) | ray")
     p.add_argument("--address", help="Ray cluster to join, HOST:PORT or ray://HOST:PORT (default: $RAY_ADDRESS, "
                    "else a local Ray instance); its nodes must see the run folder (shared filesystem)")
+
+
+def _rerun_bad_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--rerun-bad", action="store_true",
+                   help="with --resume: run again the jobs whose output file is corrupt or was edited")
+
+
+def _check_rerun_bad(a: argparse.Namespace) -> None:
+    if a.rerun_bad and not a.resume:
+        raise UserError("--rerun-bad applies to --resume RUN_DIR (a new run has no job files to check)")
 
 
 def _seed_worker_overrides(a: argparse.Namespace) -> dict:
@@ -128,6 +140,7 @@ def _sweep_parser(sub) -> None:
     w.add_argument("--workers", type=int, help="worker processes (local backend; default: one per CPU core)")
     w.add_argument("--out", help="sweep folder to create (default: runs/sweep-ORGANISM-BUDGET-TIMESTAMP)")
     w.add_argument("--resume", metavar="SWEEP_DIR", help="continue a killed sweep from its folder")
+    _rerun_bad_arg(w)
     w.add_argument("--quiet", action="store_true", help="no progress bars")
     _backend_args(w)
 
@@ -138,12 +151,13 @@ def cmd_sweep(a: argparse.Namespace) -> None:
     from petridish.progress import ProgressUI
     from petridish.sweep.phase import phase_figures, sweep_table
 
+    _check_rerun_bad(a)
     if a.resume:
         if a.organism or a.axis or a.seeds or a.config or a.set or a.out or a.workers or a.budget != "default":
             raise UserError("--resume continues a sweep with its saved grid and configs; drop the organism, "
                             "--axis, --budget, --seeds, --config, --set, --out and --workers")
         path = Path(a.resume)
-        org, axes, cells = sweep.open_sweep(path)
+        org, axes, cells = sweep.open_sweep(path, a.rerun_bad)
     else:
         if not a.organism:
             raise UserError("name an organism to sweep (see `petridish list`), or pass --resume SWEEP_DIR")
@@ -229,11 +243,12 @@ def cmd_run(a: argparse.Namespace) -> None:
     from petridish.report.table import print_result
     from petridish.runs import RunDir
 
+    _check_rerun_bad(a)
     if a.resume:
         if a.config or a.set or a.seeds or a.model or a.out or a.workers:
             raise UserError("--resume continues a run with its saved config; drop --config/--set/--seeds/"
                             "--model/--out/--workers, or start a new run")
-        run = RunDir.open(Path(a.resume))
+        run = RunDir.resume(Path(a.resume), a.rerun_bad)
         org, cfg = load_config(run)
         if a.organism and a.organism != org.name:
             raise UserError(f"{a.resume} is a run of '{org.name}', not '{a.organism}'")
@@ -275,11 +290,12 @@ def cmd_matrix(a: argparse.Namespace) -> None:
     from petridish.testbed import matrix
     from petridish.testbed.report import print_leaderboard
 
+    _check_rerun_bad(a)
     if a.resume:
         if a.organisms or a.treatments or a.seeds or a.out or a.workers or a.budget != "default":
             raise UserError("--resume continues a matrix with its saved config; drop --budget/--organisms/"
                             "--treatments/--seeds/--out/--workers, or start a new run")
-        run = RunDir.open(Path(a.resume))
+        run = RunDir.resume(Path(a.resume), a.rerun_bad)
         cfg = matrix.load_config(run)
     else:
         cfg = matrix.make_config(a.budget, _csv(a.organisms), _csv(a.treatments), a.seeds, a.workers)

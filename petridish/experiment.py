@@ -85,5 +85,15 @@ def finish(organism: Organism, cfg: RunBase, run: RunDir, outputs: dict[str, dic
     if body.get("tables"):  # optional extra tables: [{"title", "columns", "rows"}] of preformatted cells
         result["tables"] = body["tables"]
     run.write_json("result.json", result)
+    record_provenance(run, outputs)
     write_report(organism, cfg, result, run)
     return result
+
+
+def record_provenance(run: RunDir, outputs: dict[str, dict]) -> None:
+    """Where each job's model came from, for the jobs that say ("source": "trained" / "cache"), in env.json: a
+    cache hit changes no number, and a run resumed after its cache entry was stored must give the same result.json."""
+    provenance = {key: out["source"] for key, out in outputs.items() if "source" in out}
+    if provenance:
+        env = run.read_json("env.json") if (run.path / "env.json").is_file() else {}
+        run.write_json("env.json", {**env, "provenance": provenance})

@@ -10,6 +10,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from petridish.runs import atomic_write  # noqa: E402
+
 
 def band(ax, x, per_seed: np.ndarray, label: str, color=None, style: str = "-") -> None:
     """Mean over seeds with a min-max band; per_seed is [S, len(x)]."""
@@ -22,7 +24,7 @@ def band(ax, x, per_seed: np.ndarray, label: str, color=None, style: str = "-") 
 
 def save(fig, path: Path) -> Path:
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
     plt.close(fig)
     return path
 

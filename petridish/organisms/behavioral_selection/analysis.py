@@ -251,8 +251,7 @@ def analyze(cfg: BehavioralSelectionConfig, out: dict[str, dict]) -> Findings:
                f"schemer_minus_{contrast}": vs_contrast.to_dict()},
         "data": {k: v["data"] for k, v in out.items() if v.get("data")},
     }
-    controls = {"prior_source": {k: out[k]["source"] for k in out if k.endswith(("prior", "prior-control"))},
-                "aligned_control_deploy_defection": [r["contexts"]["deploy-sound"] for r in
+    controls = {"aligned_control_deploy_defection": [r["contexts"]["deploy-sound"] for r in
                                                      trained(method, b2, "control")] if cfg.control else None}
     return Findings(est, gates, metrics, controls, warnings, tables, notes)
 

@@ -181,7 +181,6 @@ def analyze(cfg: InoculationConfig, out: dict[str, dict]) -> Findings:
         "positive_gate_of_C": arm_table["C"]["gate"] if have("C") else None,
         "positive_naive_B_learns_hack": arm_table["B"]["gate"] if have("B") else None,
         "prior_capability": prior_table["neutral"]["correct"],
-        "prior_source": [out[k]["source"] for k in priors],
     }
     tables = [
         {"title": "Prior (before fine-tuning): elicitation by training prefix",
