@@ -6,7 +6,8 @@ A matrix run folder (`petridish matrix`) fills README.md's `<!-- results:matrix 
 other run folder's result.json replaces the block between `<!-- results:ORGANISM -->` and `<!-- /results -->` in
 docs/results.md with that organism's claims table (a new organism gets a new section at the end), and README.md's
 zoo table between `<!-- results:zoo -->` and `<!-- /results -->` gets one row per organism run given (rows of
-organisms not given are kept). Re-runnable: the same run folders give the same files.
+organisms not given are kept); claims that hold by construction or were withdrawn are listed in their own column,
+not in the tally. Re-runnable: the same run folders give the same files.
 """
 
 from __future__ import annotations
@@ -37,14 +38,26 @@ def organism_block(text: str, name: str, body: str) -> str:
     return block(text, name, body, "docs/results.md")
 
 
+def apart(c: dict) -> str:
+    """Why a claim is counted apart from the tally ("" if it is not): it holds by construction, or was withdrawn."""
+    return "by construction" if c.get("by_construction") else "withdrawn" if c.get("withdrawn") else ""
+
+
 def zoo_row(result: dict) -> str:
-    org = organisms.get(result["organism"])
-    counts = verdict_counts(result)
+    org = organisms.entry(result["organism"])
+    counts = verdict_counts({**result, "claims": [c for c in result["claims"] if not apart(c)]})
     verdicts = " / ".join(str(counts.get(v, 0)) for v in ORDER)
+    aside = ", ".join(f"{c['id']} ({apart(c)}: {c['verdict']})" for c in result["claims"] if apart(c)) or "-"
     t = result["timings"]
     seeds = result["seeds"]
-    return (f"| `{org.name}` | {cell(org.anchor)} | {verdicts} | {seeds[0]}-{seeds[-1]} ({len(seeds)}) | "
+    return (f"| `{org.name}` | {cell(org.anchor)} | {verdicts} | {aside} | {seeds[0]}-{seeds[-1]} ({len(seeds)}) | "
             f"{t['jobs_cpu_s']:,.0f} |")
+
+
+def widen(row: str) -> str:
+    """A row kept from before the counted-apart column: that column reads "not re-run" (its run predates it)."""
+    cells = row.split(" | ")
+    return row if len(cells) == 6 else " | ".join([*cells[:3], "not re-run since the column was added", *cells[3:]])
 
 
 def main(paths: list[str], readme: Path = ROOT / "README.md", results_md: Path = ROOT / "docs" / "results.md") -> None:
@@ -61,8 +74,9 @@ def main(paths: list[str], readme: Path = ROOT / "README.md", results_md: Path =
         rows[r["organism"]] = zoo_row(r)
         detail = organism_block(detail, r["organism"], claims_markdown(r))
     head = ("| organism | anchor | claims: reproduced / not reproduced / inconclusive / not measured / invalid | "
-            "seeds | default run: CPU-s of jobs |\n|---|---|---|---|---|")
-    text = block(text, "zoo", head + "\n" + "\n".join(rows[n] for n in organisms.names() if n in rows))
+            "counted apart (true by construction, or withdrawn) | seeds | default run: CPU-s of jobs |\n"
+            "|---|---|---|---|---|---|")
+    text = block(text, "zoo", head + "\n" + "\n".join(widen(rows[n]) for n in organisms.names() if n in rows))
     readme.write_text(text)
     results_md.write_text(detail)
 

