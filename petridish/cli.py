@@ -55,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     _backend_args(m)
     s = sub.add_parser("show", help="print a finished run's results table (a matrix run: its leaderboard)")
     s.add_argument("run_dir")
-    s.add_argument("--markdown", action="store_true", help="a matrix run's leaderboard as a Markdown table")
+    s.add_argument("--markdown", action="store_true", help="as Markdown (a matrix run: its leaderboard)")
     rep = sub.add_parser("report", help="(re)write a run's report.html and plots")
     rep.add_argument("run_dir")
     _assay_parser(sub)
@@ -174,7 +174,8 @@ def cmd_sweep(a: argparse.Namespace) -> None:
             print(f"{org.name} sweep ({cfg0.budget}, {len(cells)} cells) -> {path}  "
                   f"[{backend.describe(cfg0.workers, cfg0.threads)}]", file=sys.stderr)
         with _follow(a, path, {f"{cell.name}/": r.path / "metrics.jsonl" for cell, r, _ in cells}):
-            results = sweep.run(org, axes, cells, path, backend, ProgressUI(enabled=not a.quiet))
+            results = sweep.run(org, axes, cells, path, backend,
+                                ProgressUI(enabled=not a.quiet, name=f"{org.name} sweep ({cfg0.budget})"))
     Console().print(sweep_table(f"{org.name} sweep ({cfg0.budget} budget, seeds {cfg0.seeds})", axes, results))
     for f in phase_figures(org.name, axes, results, path):
         Console().print(f"phase diagram: {f}")
@@ -238,7 +239,6 @@ def cmd_run(a: argparse.Namespace) -> None:
     _check_log(a)  # before anything is imported or written
     from petridish import organisms
     from petridish.config import resolve
-    from petridish.experiment import execute, load_config, start
     from petridish.progress import ProgressUI
     from petridish.report.table import print_result
     from petridish.runs import RunDir
@@ -249,6 +249,8 @@ def cmd_run(a: argparse.Namespace) -> None:
             raise UserError("--resume continues a run with its saved config; drop --config/--set/--seeds/"
                             "--model/--out/--workers, or start a new run")
         run = RunDir.resume(Path(a.resume), a.rerun_bad)
+        from petridish.experiment import load_config  # torch loads here, after the cheap checks
+
         org, cfg = load_config(run)
         if a.organism and a.organism != org.name:
             raise UserError(f"{a.resume} is a run of '{org.name}', not '{a.organism}'")
@@ -267,6 +269,8 @@ def cmd_run(a: argparse.Namespace) -> None:
             extra["model"] = {"path": str(Path(a.model).resolve())}
         cfg = resolve(org.Config, org.name, a.budget, org.budgets, a.config, a.set, extra)
         out = Path(a.out) if a.out else Path("runs") / f"{org.name}-{cfg.budget}-{time.strftime('%Y%m%d-%H%M%S')}"
+    from petridish.experiment import execute, start
+
     with contextlib.closing(_connect(a)) as backend:
         if not a.resume:
             run, cfg = start(org, cfg, out)
@@ -274,7 +278,8 @@ def cmd_run(a: argparse.Namespace) -> None:
             print(f"{org.name} ({cfg.budget}) -> {run.path}  [{backend.describe(cfg.workers, cfg.threads)}]",
                   file=sys.stderr)
         with _follow(a, run.path, {"": run.path / "metrics.jsonl"}):
-            result = execute(org, cfg, run, ProgressUI(enabled=not a.quiet), backend)
+            result = execute(org, cfg, run, ProgressUI(enabled=not a.quiet, name=f"{org.name} ({cfg.budget})"),
+                             backend)
     print_result(result)
     Console().print(f"run folder: {run.path}  (report: {run.path / 'report.html'})")
 
@@ -307,7 +312,7 @@ def cmd_matrix(a: argparse.Namespace) -> None:
             print(f"matrix ({cfg.budget}) -> {run.path}  [{backend.describe(cfg.workers, cfg.threads)}]",
                   file=sys.stderr)
         with _follow(a, run.path, {"": run.path / "metrics.jsonl"}):
-            result = matrix.execute(cfg, run, ProgressUI(enabled=not a.quiet), backend)
+            result = matrix.execute(cfg, run, ProgressUI(enabled=not a.quiet, name=f"matrix ({cfg.budget})"), backend)
     print_leaderboard(result)
     Console().print(f"run folder: {run.path}  (report: {run.path / 'report.html'})")
 
@@ -325,7 +330,9 @@ def cmd_show(a: argparse.Namespace) -> None:
         else:
             print_leaderboard(result)
     elif a.markdown:
-        raise UserError("--markdown prints a matrix run's leaderboard; this is a run of one organism")
+        from petridish.report.markdown import claims_markdown
+
+        print(claims_markdown(result))
     else:
         print_result(result)
 

@@ -31,11 +31,10 @@ import tempfile
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+if TYPE_CHECKING:  # torch and safetensors load on first use: `petridish show` and one-line errors stay quick
+    import torch
 
 from petridish.errors import UserError
 
@@ -103,6 +102,9 @@ def atomic_write_json(path: Path, obj: Any) -> None:
 
 def save_tensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None = None) -> None:
     """safetensors, atomically (write to a temp name in the same folder, then rename)."""
+    from safetensors import SafetensorError
+    from safetensors.torch import save_file
+
     def write(tmp: Path) -> None:
         try:
             save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(tmp), metadata=metadata)
@@ -157,6 +159,9 @@ def unlock_folder(folder: Path) -> None:
 
 def load_tensors(path: Path) -> dict[str, torch.Tensor]:
     """Load a safetensors checkpoint; a missing or corrupt file is a UserError that says what to do."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
     if not Path(path).is_file():
         raise UserError(f"checkpoint not found: {path} (delete the job's output in jobs/ to recompute it)")
     try:
@@ -181,6 +186,8 @@ def _git_commit() -> str | None:
 
 
 def environment(seeds: list[int], threads: int, workers: int) -> dict:
+    import torch
+
     pkgs = {}
     for name in ("petridish", "torch", "numpy", "scipy", "scikit-learn", "transformers", "tokenizers",
                  "safetensors", "peft", "gymnasium", "pydantic", "matplotlib"):
@@ -248,6 +255,7 @@ class RunDir:
         run = cls.open(path)
         lock_folder(run.path)
         remove_temp_files(run.path)
+        run._adopt_unindexed_jobs()
         if rerun_bad:
             for key in run.bad_jobs():
                 p = run.job_file(key)
@@ -323,23 +331,30 @@ class RunDir:
                 continue  # a line cut short by a kill
         return index
 
-    def _check_job(self, key: str, index: dict[str, str]) -> tuple[dict | None, str | None]:
-        """(output, None), or (None, what is wrong with the job's file)."""
+    def _read_job(self, key: str) -> tuple[dict | None, bytes, str | None]:
+        """(output, its bytes, None), or (None, b"", what is wrong with the file's form)."""
         p = self.job_file(key)
         if p.is_dir():
-            return None, "a directory"
+            return None, b"", "a directory"
         try:
             data = p.read_bytes()
         except OSError as e:
-            return None, f"unreadable ({e.strerror})"
+            return None, b"", f"unreadable ({e.strerror})"
         if not data.strip():
-            return None, "empty"
+            return None, b"", "empty"
         try:
             out = json.loads(data)
         except (json.JSONDecodeError, UnicodeDecodeError):
-            return None, "not valid JSON (cut short?)"
+            return None, b"", "not valid JSON (cut short?)"
         if not isinstance(out, dict) or "wall_s" not in out:
-            return None, "not a job output"
+            return None, b"", "not a job output"
+        return out, data, None
+
+    def _check_job(self, key: str, index: dict[str, str]) -> tuple[dict | None, str | None]:
+        """(output, None), or (None, what is wrong with the job's file)."""
+        out, data, problem = self._read_job(key)
+        if problem:
+            return None, problem
         if key not in index:
             return None, f"without an integrity record in {JOB_INDEX}"
         if hashlib.sha256(data).hexdigest() != index[key]:
@@ -352,6 +367,23 @@ class RunDir:
             raise UserError(f"the output of job '{key}' ({self.job_file(key)}) is {problem}; "
                             + BAD_JOB_FIX.format(key=key))
         return out
+
+    def _adopt_unindexed_jobs(self) -> None:
+        """A run folder written before job files had integrity records (no jobs/index.jsonl at all): record the
+        hashes of its well-formed job files as they are now, and say so, rather than re-running every job."""
+        jobs = self.path / "jobs"
+        if (self.path / JOB_INDEX).exists() or not jobs.is_dir():
+            return
+        adopted = 0
+        for f in sorted(jobs.rglob("*.json")):
+            key = str(f.relative_to(jobs))[: -len(".json")]
+            _, data, problem = self._read_job(key)
+            if problem is None:
+                self._append_line(JOB_INDEX, {"key": key, "sha256": hashlib.sha256(data).hexdigest()})
+                adopted += 1
+        if adopted:
+            print(f"petridish: {self.path} predates job integrity records; its {adopted} well-formed job files are "
+                  f"trusted as they are now (recorded in {JOB_INDEX})", file=sys.stderr)
 
     def bad_jobs(self) -> list[str]:
         """The keys of every job file under jobs/ that fails its check."""

@@ -2,18 +2,24 @@
 
 The unit is the seed: each seed grows its own model, so seeds are independent and the cases a seed is evaluated on
 are not (they share that seed's model). Every quantity is therefore computed per seed first (a rate, a difference,
-a ratio, a slope, an AUROC) and the interval is a Student-t interval over the per-seed values. With 3 seeds that
-interval is wide (t = 4.30), which is the honest price of 3 seeds. Two corrections keep it honest at the edges:
+a slope, an AUROC) and the interval is a Student-t interval over the per-seed values. With 3 seeds that interval is
+wide (t = 4.30), which is the honest price of 3 seeds. Corrections keep it honest at the edges:
 
 - it is never narrower than what the evaluation cases alone imply (a z interval from each seed's sampling
-  variance), so 3 seeds that happen to agree exactly do not give a zero-width interval;
-- rates are averaged on the variance-stabilising arcsine scale and mapped back, which keeps intervals inside
-  [0, 1] and near nominal coverage at rates near 0 and 1.
+  variance; for rates also the exact Clopper-Pearson interval of the pooled counts), so seeds that happen to agree
+  exactly do not give a zero-width interval, and a rate of 0 / n still has an upper bound;
+- the estimand of a rate is the population mean of the per-seed rates, and the value reported is the mean of the
+  per-seed rates; its interval is built on the variance-stabilising arcsine scale around that same value and
+  mapped back, which keeps it inside [0, 1] and asymmetric near 0 and 1;
+- a ratio of rates is the ratio of the mean rates (after / before, both averaged over seeds), so one seed with a
+  zero denominator does not undefine it; its upper end is bounded by 1 / (the denominator's lower bound);
+- one seed with no case-level variance has no interval: `not measured`, never a zero-width firm verdict.
 
 A case set that every seed reuses (the same test prompts or levels) is one sample of cases for all seeds: pass
 `shared_cases=True` and the interval adds the case-sampling variance once (a bound for 0/1 outcomes), and `cases`
 counts those cases once. Measured coverage of these intervals is checked by tests/test_coverage.py against a
-simulation of the designs the organisms use.
+simulation of the designs the organisms use (the worst cell, strongly skewed seed rates near 0 or 1 with a logit
+seed SD of 1.2, covers 0.87-0.91 at 3-10 seeds).
 """
 
 from __future__ import annotations
@@ -113,21 +119,31 @@ def t_interval(x: np.ndarray, case_var: np.ndarray, extra_var: np.ndarray | floa
     return m, m - half, m + half
 
 
-def _asin(k: np.ndarray, n: np.ndarray) -> np.ndarray:
-    return np.arcsin(np.sqrt((k + 0.375) / (n + 0.75)))  # Anscombe: variance 1 / (4n + 2), finite at 0 and n
-
-
 def _unasin(y: np.ndarray) -> np.ndarray:
     return np.sin(np.clip(y, 0.0, np.pi / 2)) ** 2
 
 
+def _pooled_exact(k: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Clopper-Pearson interval of k / n (non-integer counts allowed): the case-level floor of a rate."""
+    lo = np.where(k > 0, sps.beta.ppf(0.025, np.maximum(k, 1e-9), n - k + 1), 0.0)
+    hi = np.where(k < n, sps.beta.ppf(0.975, k + 1, np.maximum(n - k, 1e-9)), 1.0)
+    return lo, hi
+
+
 def rate_interval(k: np.ndarray, n: np.ndarray, shared_cases: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Mean over seeds of per-seed rates k/n [..., S], with its interval on the arcsine scale mapped back."""
+    """Mean over seeds of per-seed rates k/n [..., S] and its interval: the t interval over seeds of the arcsine of
+    each seed's rate, centred on the arcsine of the mean rate (value and interval on one scale), widened to the
+    exact interval of the pooled counts (the case-level floor: 0 of 500 still has an upper end)."""
     k, n = np.asarray(k, float), np.asarray(n, float)
-    extra = 1.0 / (4 * shared_cases + 2) if shared_cases else 0.0
-    _, lo, hi = t_interval(_asin(k, n), 1.0 / (4 * n + 2), extra)
     m = (k / n).mean(-1)
-    return m, np.minimum(_unasin(lo), m), np.maximum(_unasin(hi), m)  # Anscombe's shift must not exclude m
+    extra = 1.0 / (4 * shared_cases + 2) if shared_cases else 0.0
+    y = np.arcsin(np.sqrt(k / n))
+    _, lo, hi = t_interval(y, 1.0 / (4 * n + 2), extra)
+    c = np.arcsin(np.sqrt(m))
+    half = (hi - lo) / 2
+    N = np.full(m.shape, float(shared_cases)) if shared_cases else n.sum(-1)
+    elo, ehi = _pooled_exact(m * N, N)
+    return m, np.minimum(_unasin(c - half), elo), np.maximum(_unasin(c + half), ehi)
 
 
 def _smoothed(k: np.ndarray, n: np.ndarray) -> np.ndarray:
@@ -147,15 +163,24 @@ def diff_interval(ka: np.ndarray, na: np.ndarray, kb: np.ndarray, nb: np.ndarray
 
 def ratio_interval(kn: np.ndarray, nn: np.ndarray, kd: np.ndarray, nd: np.ndarray, shared_cases: int = 0
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Mean over seeds of per-seed ratios of rates num / den [..., S] (every den rate must be > 0)."""
+    """Ratio of the mean rates over seeds, mean(num) / mean(den) [..., S] paired by seed, and its delta-method
+    interval (per-seed residuals num - R den); NaN where every den rate is 0. The upper end is bounded by
+    1 / (the lower end of the den rate's interval), since num <= 1."""
     kn, nn, kd, nd = (np.asarray(v, float) for v in (kn, nn, kd, nd))
+    rn, rd = kn / nn, kd / nd
+    mn, md = rn.mean(-1), rd.mean(-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.where(md > 0, mn / np.where(md > 0, md, 1.0), np.nan)
     pn, pd = _smoothed(kn, nn), _smoothed(kd, nd)
-    r = (kn / nn) / (kd / nd)
-    rel = (1 - pn) / (nn * pn) + (1 - pd) / (nd * pd)  # delta method: var(log ratio)
-    var = (pn / pd) ** 2 * rel
-    extra = ((pn / pd) ** 2 * ((1 - pn) / pn + (1 - pd) / pd)).mean(-1) / shared_cases if shared_cases else 0.0
-    m, lo, hi = t_interval(r, var, extra)
-    return m, np.maximum(lo, 0.0), hi
+    R = np.nan_to_num(r)[..., None]
+    var = pn * (1 - pn) / nn + R**2 * pd * (1 - pd) / nd
+    extra = (pn * (1 - pn) + R**2 * pd * (1 - pd)).mean(-1) / shared_cases if shared_cases else 0.0
+    _, lo, hi = t_interval(rn - R * rd, var, extra)  # mean residual is 0 at R; its half-width over mean(den)
+    half = (hi - lo) / 2 / np.where(md > 0, md, np.nan)
+    _, dlo, _ = rate_interval(kd, nd, shared_cases)
+    with np.errstate(divide="ignore"):
+        cap = np.where(dlo > 0, 1.0 / np.where(dlo > 0, dlo, 1.0), np.inf)
+    return r, np.maximum(r - half, 0.0), np.minimum(r + half, np.maximum(cap, r))
 
 
 # --- estimates -------------------------------------------------------------------------------------------------
@@ -202,19 +227,23 @@ def diff(a: Sequence[Counts], b: Sequence[Counts], shared_cases: bool = False) -
 
 
 def ratio(num: Sequence[Counts], den: Sequence[Counts], shared_cases: bool = False) -> Estimate:
-    """Mean over seeds of a ratio of two rates of the same seed (e.g. defection after / before treatment)."""
+    """Ratio of two mean rates of the same seeds (e.g. defection after / before treatment): mean over seeds of the
+    numerator's rate over the mean of the denominator's. A seed whose denominator rate is 0 still counts (in both
+    means); the ratio is undefined only when the denominator is 0 in every seed. per_seed: each seed's ratio (NaN
+    where its own denominator is 0)."""
     if len(num) != len(den):
         raise ValueError("ratio pairs num and den by seed: give both for the same seeds")
     if why := _empty(num, "ratio, numerator") or _empty(den, "ratio, denominator"):
         return Estimate.not_measured(why)
-    zero = [i for i, c in enumerate(den) if c.k == 0]
-    if zero:
-        return Estimate.not_measured(f"ratio: the denominator rate is 0 in {len(zero)} of {len(den)} seeds")
+    if all(c.k == 0 for c in den):
+        return Estimate.not_measured(f"ratio: the denominator rate is 0 in every seed ({len(den)})")
     kn, nn = np.array([c.k for c in num]), np.array([c.n for c in num])
     kd, nd = np.array([c.k for c in den]), np.array([c.n for c in den])
     C = int(max(nn.max(), nd.max())) if shared_cases else 0
     v, lo, hi = ratio_interval(kn, nn, kd, nd, C)
-    return _estimate(v, lo, hi, _method(T_OVER_SEEDS + " (per-seed ratios)", len(num), C), (kn / nn) / (kd / nd),
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per = np.where(kd > 0, (kn / nn) / np.where(kd > 0, kd / nd, 1.0), np.nan)
+    return _estimate(v, lo, hi, _method(T_OVER_SEEDS + " (ratio of mean rates, delta method)", len(num), C), per,
                      C or int(round(nn.mean())))
 
 
@@ -222,8 +251,8 @@ def seed_mean(values: Sequence[float], cases: int = 0, case_var: Sequence[float]
               what: str = "value", bounds: tuple[float, float] = (-math.inf, math.inf)) -> Estimate:
     """Mean over seeds of any per-seed scalar (an AUROC, a return, a loss ratio, a slope).
 
-    case_var: each seed's sampling variance from its cases, where known; without it one seed gives no interval
-    and seeds that agree exactly give a zero-width one. bounds: the quantity's range (e.g. (0, 1) for an AUROC
+    case_var: each seed's sampling variance from its cases, where known; without it one seed is `not measured`
+    and seeds that agree exactly give a zero-width interval. bounds: the quantity's range (e.g. (0, 1) for an AUROC
     or a TPR); the interval is clipped to it.
     """
     x = np.asarray(values, dtype=float)
@@ -232,25 +261,39 @@ def seed_mean(values: Sequence[float], cases: int = 0, case_var: Sequence[float]
     if not np.all(np.isfinite(x)):
         bad = int((~np.isfinite(x)).sum())
         return Estimate.not_measured(f"{what}: undefined in {bad} of {len(x)} seeds")
+    if len(x) == 1 and case_var is None:
+        return Estimate.not_measured(f"{what}: one seed and no case-level variance, so no interval")
     cv = np.zeros_like(x) if case_var is None else np.asarray(case_var, dtype=float)
     m, lo, hi = t_interval(x, cv)
     lo, hi = max(float(lo), bounds[0]), min(float(hi), bounds[1])
-    method = T_OVER_SEEDS if len(x) > 1 else ("case noise only (one seed)" if case_var is not None
-                                              else "one seed: no interval")
+    method = T_OVER_SEEDS if len(x) > 1 else "case noise only (one seed)"
     return _estimate(m, lo, hi, method, x, cases)
 
 
-def slope(x: Sequence[float], y: Sequence[Sequence[float]], cases: int = 0) -> Estimate:
-    """Least-squares slope of y on x, fitted per seed (y[seed][i] at x[i]), averaged over seeds."""
+def slope(x: Sequence[float], y: Sequence[Sequence[float]], cases: int = 0,
+          case_var: Sequence[Sequence[float]] | None = None) -> Estimate:
+    """Least-squares slope of y on x, fitted per seed (y[seed][i] at x[i]), averaged over seeds.
+
+    case_var[seed][i]: the sampling variance of y[seed][i] from its cases (e.g. `rate_var` for rates); the
+    per-seed slope's case variance sum(xc^2 var) / (xc . xc)^2 floors the interval, so seeds whose points all sit
+    at 0 do not give [0, 0]."""
     xs = np.asarray(x, dtype=float)
     if len(xs) < 2 or np.ptp(xs) == 0:
         return Estimate.not_measured("slope: fewer than two distinct x values")
     ys = np.asarray(y, dtype=float)  # [S, len(x)]
     xc = xs - xs.mean()
     per_seed = (ys - ys.mean(1, keepdims=True)) @ xc / (xc @ xc)
-    est = seed_mean(per_seed, cases, what="slope")
+    cv = None if case_var is None else np.asarray(case_var, dtype=float) @ xc**2 / (xc @ xc) ** 2
+    est = seed_mean(per_seed, cases, cv, what="slope")
     return Estimate(est.value, est.lo, est.hi, est.method + " (per-seed least-squares slopes)" if est.measured
                     else "", est.seeds, est.cases, est.per_seed, est.missing)
+
+
+def rate_var(rates: Sequence[float] | np.ndarray, n: int | np.ndarray) -> np.ndarray:
+    """Sampling variance of rates measured on n cases each (Jeffreys-smoothed, so never 0 at 0 / n or n / n)."""
+    r, n = np.asarray(rates, dtype=float), np.asarray(n, dtype=float)
+    p = (r * n + 0.5) / (n + 1.0)
+    return p * (1 - p) / n
 
 
 def binomial(k: int, n: int) -> Estimate:

@@ -226,6 +226,25 @@ def test_rerun_bad_reruns_exactly_the_bad_jobs(finished, tmp_path, capsys):
     assert RunDir.open(run).bad_jobs() == [] and _numbers(run) == _numbers(finished)
 
 
+def test_a_folder_from_before_integrity_records_is_adopted_not_rerun(finished, tmp_path, capsys):
+    """No jobs/index.jsonl at all (written by an older petridish): its well-formed job files are recorded as they
+    are, with a warning, and resume re-judges from them; a malformed one is still refused."""
+    run = _copy(finished, tmp_path)
+    (run / "jobs" / "index.jsonl").unlink()
+    main(["run", "--resume", str(run), "--quiet"])
+    unlock_folder(run)
+    assert "predates job integrity records" in capsys.readouterr().err
+    assert RunDir.open(run).bad_jobs() == [] and _numbers(run) == _numbers(finished)
+    legacy = _copy(finished, tmp_path / "b")
+    (legacy / "jobs" / "index.jsonl").unlink()
+    CORRUPTIONS["truncated"](legacy / "jobs" / f"{JOB}.json")
+    with pytest.raises(SystemExit) as e:
+        main(["run", "--resume", str(legacy), "--quiet"])
+    warning, err = capsys.readouterr().err.strip().splitlines()  # the adoption warning, then the one-line error
+    assert e.value.code == 2 and "predates" in warning and f"the output of job '{JOB}'" in err and err.endswith(FIX)
+    unlock_folder(legacy)
+
+
 # --- a full disk ----------------------------------------------------------------------------------------------
 def _no_space(*_a, **_k):
     raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))

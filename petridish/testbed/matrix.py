@@ -112,9 +112,12 @@ def execute(cfg: MatrixConfig, run: RunDir, ui: ProgressUI | None = None, backen
 
     t0 = time.perf_counter()
     outputs = run_jobs(run, jobs(cfg), cfg, cfg.workers, cfg.threads, ui, backend)
+    ui = ui or ProgressUI(enabled=False)
+    ui.status("judging cells")
     result = assemble(cfg, outputs)
     result["timings"] = timings(outputs, time.perf_counter() - t0)
     run.write_json("result.json", result)
+    ui.status("writing report.html and dose curves")
     write_report(result, run)
     return result
 
@@ -146,6 +149,7 @@ def assemble(cfg: MatrixConfig, outputs: dict[str, dict]) -> dict:
             if hasattr(fcfg, "model_dump") else {}
         specs = {s.name: s for s in face.treatments(fcfg)}
         shared = getattr(face, "shared_cases", False)  # every seed assayed on the same cases (e.g. levels)
+        audit_differs = not getattr(face, "audit_is_failure_setting", False)  # the team sees the failure itself
         before = [_assay(outputs[key(org, s, "grown")]) for s in cfg.seeds]
         control = [_assay(outputs[key(org, s, "control")]) for s in cfg.seeds]
         for name in cfg.treatments or list(specs):
@@ -155,7 +159,7 @@ def assemble(cfg: MatrixConfig, outputs: dict[str, dict]) -> dict:
                 cells.append(not_measured_cell(org, name, f"'{name}' does not apply to {org}").to_dict())
                 continue
             after = {d: [_assay(outputs[key(org, s, treated(name, d))]) for s in cfg.seeds] for d in specs[name].doses}
-            cell = treatment_cell(org, name, before, after, control, shared).to_dict()
+            cell = treatment_cell(org, name, before, after, control, shared, audit_differs).to_dict()
             cell["dose_unit"] = specs[name].dose_unit
             cells.append(cell)
         dets = [detections_of(outputs[key(org, s, "detect")]) for s in cfg.seeds]
@@ -171,8 +175,7 @@ def assemble(cfg: MatrixConfig, outputs: dict[str, dict]) -> dict:
 
 
 def thresholds() -> dict:
-    from petridish.testbed import verdicts as V
+    from petridish.testbed.verdicts import THRESHOLDS
 
-    return {k: getattr(V, k) for k in ("GATE_FAILURE", "AUDIT_PASS", "REMOVE_FRACTION", "HIDE_FRACTION",
-                                       "CAPABILITY_POINTS", "DETECT_AUROC")}
+    return dict(THRESHOLDS)
 

@@ -11,7 +11,9 @@ interval's floor.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +26,7 @@ from petridish.organisms.behavioral_selection.config import BehavioralSelectionC
 from petridish.organisms.behavioral_selection.jobs import prior_key
 from petridish.report import plots
 from petridish.runs import RunDir
-from petridish.stats import Counts, Estimate, diff, rate, ratio, seed_mean
+from petridish.stats import Counts, Estimate, binomial, diff, rate, ratio, seed_mean
 
 EPS = 1e-3  # floor of a share inside log-ratios (a share measured as 0 still ranks)
 TIE = 0.01  # fitness differences up to this are ties: no ranking is predicted between them
@@ -100,9 +102,11 @@ def matches(r: Rates, tag: str, pairs: list[tuple[str, str]]) -> np.ndarray:
     return ok
 
 
-def per_seed(us: list[dict[str, Counts]], stat: Callable[[Rates], np.ndarray], what: str) -> Estimate:
+def per_seed(us: list[dict[str, Counts]], stat: Callable[[Rates], np.ndarray], what: str,
+             bounds: tuple[float, float] = (-math.inf, math.inf)) -> Estimate:
     """Mean over seeds of a nonlinear statistic of each seed's rates; each seed's case-level variance (from
-    resampling its counts binomially at Jeffreys-smoothed rates, a fixed generator) is the interval's floor."""
+    resampling its counts binomially at Jeffreys-smoothed rates, a fixed generator) is the interval's floor.
+    bounds: the statistic's range, where known (e.g. 0 to 4 for a count of 4 regimes)."""
     empty = [i for i, u in enumerate(us) if any(c.n == 0 for c in u.values())]
     if empty:
         return Estimate.not_measured(f"{what}: no evaluation cases in {len(empty)} of {len(us)} seeds")
@@ -113,7 +117,11 @@ def per_seed(us: list[dict[str, Counts]], stat: Callable[[Rates], np.ndarray], w
         draws = {k: rng.binomial(c.n, (c.k + 0.5) / (c.n + 1.0), RESAMPLES) / c.n for k, c in u.items()}
         case_var.append(float(np.nanvar(stat(draws))))
     cases = int(round(np.mean([next(iter(u.values())).n for u in us])))
-    return seed_mean(values, cases, case_var, what)
+    return seed_mean(values, cases, case_var, what, bounds)
+
+
+def _pooled(counts: list[Counts]) -> Counts:
+    return Counts(sum(c.k for c in counts), sum(c.n for c in counts))
 
 
 def analyze(cfg: BehavioralSelectionConfig, out: dict[str, dict]) -> Findings:
@@ -142,13 +150,19 @@ def analyze(cfg: BehavioralSelectionConfig, out: dict[str, dict]) -> Findings:
                 "log_ratio": per_seed(us, lambda r, rg=rg, m=m: log_ratio(r, rg, m), "log-ratio").to_dict()}
                 for m in S.MOTIVES}
             matched.setdefault(me, {})[rg] = per_seed(us, lambda r, rg=rg: matches(r, rg, pred[rg]["pairs"]),
-                                                      "ranking match").to_dict()
+                                                      "ranking match", (0.0, 1.0)).to_dict()
         matched[me]["count"] = per_seed(
-            us, lambda r: sum(matches(r, rg, pred[rg]["pairs"]) for rg in cfg.b1_regimes), "regimes matched")
+            us, lambda r: sum(matches(r, rg, pred[rg]["pairs"]) for rg in cfg.b1_regimes), "regimes matched",
+            (0.0, float(len(cfg.b1_regimes))))
     prior_shares = {m: rate([share(r, m) for r in once]).to_dict() for m in S.MOTIVES}
 
-    est: dict[str, tuple[Estimate, ...]] = {"B1": (matched[method]["count"],)}
-    notes = {"B1": f"training method: {method}; regimes: {', '.join(cfg.b1_regimes)}"}
+    count = matched[method]["count"]
+    passing = [v >= 3 for v in count.per_seed]  # B1's own cut, per seed (at the seed's measured rates)
+    b1b = (replace(binomial(sum(passing), len(passing)), per_seed=tuple(float(v) for v in passing)) if count.measured
+           else Estimate.not_measured(count.missing))
+    est: dict[str, tuple[Estimate, ...]] = {"B1": (count,), "B1b": (b1b,)}
+    notes = {"B1": f"training method: {method}; regimes: {', '.join(cfg.b1_regimes)}",
+             "B1b": f"seeds matching in >= 3 regimes: {sum(passing)} of {len(passing)}"}
     b2_recs = trained(method, b2)
     schemer_after = [share(r, "schemer") for r in b2_recs]
     survival = ratio(schemer_after, [share(r, "schemer") for r in prior])
@@ -192,7 +206,8 @@ def analyze(cfg: BehavioralSelectionConfig, out: dict[str, dict]) -> Findings:
                       [misaligned(r) for r in trained(method, with_)]),)
 
     gates = {"G1": rate([share(r, "seeker") for r in once]), "G2": rate([share(r, "schemer") for r in once]),
-             "G3": rate([watched_misbehaviour(r) for r in once])}
+             "G3": rate([watched_misbehaviour(r) for r in once]),
+             "G4": rate([_pooled([context_count(r, f"{f}-unwatched", ("defect",)) for f in forms]) for r in b2_recs])}
     warnings += fallbacks(cfg, out) + degenerate(once, b2_recs, forms, b2)
 
     diagnostics = {}
@@ -286,13 +301,16 @@ def figures(cfg: BehavioralSelectionConfig, result: dict, run: RunDir) -> list[t
                width, label="predicted", color="0.6")
         for j, me in enumerate(cfg.methods):
             vals = [m["shifts"][me][rg][mo]["log_ratio"] for mo in S.MOTIVES]
-            err = np.array([[v["estimate"] - v["ci"][0] for v in vals], [v["ci"][1] - v["estimate"] for v in vals]])
-            ax.bar(x + (j + 1) * width, [v["estimate"] for v in vals], width, yerr=err, capsize=2,
+            ax.bar(x + (j + 1) * width, [v["estimate"] for v in vals], width, yerr=plots.errors(vals), capsize=2,
                    label=f"measured ({me})")
+            if not any(np.isfinite(v["estimate"]) for v in vals):
+                ax.text(0.5, 0.03 + 0.07 * j, f"measured ({me}): no data", transform=ax.transAxes, ha="center",
+                        fontsize=7, color="0.35")
         ax.axhline(0, color="k", lw=0.8)
         ax.set_xticks(x + width * len(cfg.methods) / 2, S.MOTIVES, fontsize=8)
         ax.set_title(rg, fontsize=9)
-    axes[0].set_ylabel("log(share after / share before)")
+        ax.set_xlabel("motivation", fontsize=8)
+        ax.set_ylabel("log(share after / before)", fontsize=8)
     axes[0].legend(fontsize=6)
     figs.append((f"Predicted (grey; prior x exp({cfg.beta:g} x fitness)) vs measured shifts of each motivation's share "
                  "in the mix context, per regime (95% CI over seeds).", plots.save(fig, run.path / "shifts.png")))
@@ -301,9 +319,7 @@ def figures(cfg: BehavioralSelectionConfig, result: dict, run: RunDir) -> list[t
     rel = cfg.prior.cue_reliability
     for tag, g in m["compliance_gap"].items():
         vals = list(g["per_form"].values())
-        ax.errorbar(rel, [v["estimate"] for v in vals], yerr=[[v["estimate"] - v["ci"][0] for v in vals],
-                                                              [v["ci"][1] - v["estimate"] for v in vals]],
-                    marker="o", capsize=3, label=tag)
+        ax.errorbar(rel, [v["estimate"] for v in vals], yerr=plots.errors(vals), marker="o", capsize=3, label=tag)
     for r_, name in zip(rel, C.FORMS):
         ax.annotate(name, (r_, 0), fontsize=8, xytext=(3, -10), textcoords="offset points")
     ax.axhline(0, color="k", lw=0.8)

