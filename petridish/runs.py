@@ -29,6 +29,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from petridish.errors import UserError
+from petridish.redact import redact_argv
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -110,7 +111,7 @@ def environment(seeds: list[int], threads: int, workers: int) -> dict:
         "cuda": torch.cuda.is_available(),
         "git_commit": _git_commit(),
         "seeds": seeds,
-        "argv": sys.argv,
+        "argv": redact_argv(sys.argv),  # `-M api_key=...` and kin masked
     }
 
 
