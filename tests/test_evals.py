@@ -66,7 +66,8 @@ def _entry_point_path(tmp_path: Path) -> str:
 
 
 def _inspect_cli(tmp_path: Path, *args: str, display: str = "none") -> subprocess.CompletedProcess:
-    env = {**os.environ, **OFFLINE, "INSPECT_DISPLAY": display, "PYTHONPATH": _entry_point_path(tmp_path)}
+    env = {**os.environ, **OFFLINE, "INSPECT_DISPLAY": display, "PYTHONPATH": _entry_point_path(tmp_path),
+           "COLUMNS": "300"}  # rich wraps a message at the terminal's width (80 without one)
     inspect = Path(sys.executable).parent / "inspect"
     return subprocess.run([str(inspect), "eval", *args, "--log-dir", str(tmp_path / "logs")], capture_output=True,
                           text=True, env=env, timeout=600)

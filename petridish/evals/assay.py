@@ -137,6 +137,10 @@ def run_assay(organism: str, model: str, out: Path | None, targs: list[str], mar
             raise UserError("-M use_safetensors: petridish loads Hugging Face weights only from safetensors, never "
                             "from pickle files; drop the argument")
         extra["use_safetensors"] = True
+        if "model_path" in extra:  # `--model hf/local -M model_path=DIR`: the same check as `--model DIR`
+            from petridish.lm.hf import check_causal_lm_folder
+
+            check_causal_lm_folder(Path(str(extra["model_path"])).expanduser())
         if task.config.temperature == 0:
             extra.setdefault("do_sample", False)  # Inspect's hf provider samples unless told otherwise
     margs_seen = redact({**spec.args, **extra})  # what every file we write (and the .eval log) records
