@@ -152,7 +152,7 @@ CASES = [  # (argv, a phrase of the one line[, a phrase it must not contain])
     (["matrix", "--treatments", ","], "--treatments ',': an empty name in the list"),
     (["matrix", "--seeds", "1000000000000"], "--seeds must be between 1 and 1000"),
     (["matrix", "--seeds", "0"], "--seeds must be between 1 and 1000, not 0"),
-    (["matrix", "--organisms", "no-such-org"], "no testbed face for organism 'no-such-org'"),
+    (["matrix", "--organisms", "no-such-org"], "unknown organism 'no-such-org'"),
     (["matrix", "--organisms", "absent-supervisor", "--treatments", "homeopathy"], "unknown treatment(s) homeopathy"),
     (["matrix", "--budget", "huge"], "unknown budget 'huge'"),
     # --- assay ---
