@@ -98,8 +98,8 @@ def task_args(organism: str, given: list[str], spec: ModelSpec) -> dict[str, Any
         seed = spec.job.split("/")[0] if spec.job else ""  # s1000/... was evaluated on seed 1000's cases
         args = {"n": cfg.eval_n, "split": cfg.eval_split,
                 "case_seed": int(seed[1:]) if seed[:1] == "s" and seed[1:].isdigit() else cfg.seeds[0]}
-        if "trigger" in params and getattr(cfg, "trigger", None) is not None:
-            args["trigger"] = cfg.trigger
+        if "trigger" in params and getattr(cfg, "trigger", None) == "year":  # "exact": the task's default trigger
+            args["trigger"] = "year"
         if hasattr(cfg, "max_new_tokens"):
             args["max_tokens"] = cfg.max_new_tokens
     return args | _parse_kv(given, "-T")
