@@ -38,6 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--model", help="local Hugging Face causal-LM folder to grow the organism in (LM organisms)")
     r.add_argument("--workers", type=int, help="worker processes (default: one per CPU core)")
     r.add_argument("--resume", metavar="RUN_DIR", help="continue a killed run from its folder")
+    _rerun_bad_arg(r)
     r.add_argument("--quiet", action="store_true", help="no progress bars")
     _backend_args(r)
     _sweep_parser(sub)
@@ -49,11 +50,12 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--out", help="run folder to create (default: runs/matrix-BUDGET-TIMESTAMP)")
     m.add_argument("--workers", type=int, help="worker processes (default: one per CPU core)")
     m.add_argument("--resume", metavar="RUN_DIR", help="continue a killed matrix run from its folder")
+    _rerun_bad_arg(m)
     m.add_argument("--quiet", action="store_true", help="no progress bars")
     _backend_args(m)
     s = sub.add_parser("show", help="print a finished run's results table (a matrix run: its leaderboard)")
     s.add_argument("run_dir")
-    s.add_argument("--markdown", action="store_true", help="a matrix run's leaderboard as a Markdown table")
+    s.add_argument("--markdown", action="store_true", help="as Markdown (a matrix run: its leaderboard)")
     rep = sub.add_parser("report", help="(re)write a run's report.html and plots")
     rep.add_argument("run_dir")
     _assay_parser(sub)
@@ -72,6 +74,16 @@ def _backend_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backend", default="local", help="local (process pool, default) | ray")
     p.add_argument("--address", help="Ray cluster to join, HOST:PORT or ray://HOST:PORT (default: $RAY_ADDRESS, "
                    "else a local Ray instance); its nodes must see the run folder (shared filesystem)")
+
+
+def _rerun_bad_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--rerun-bad", action="store_true",
+                   help="with --resume: run again the jobs whose output file is corrupt or was edited")
+
+
+def _check_rerun_bad(a: argparse.Namespace) -> None:
+    if a.rerun_bad and not a.resume:
+        raise UserError("--rerun-bad applies to --resume RUN_DIR (a new run has no job files to check)")
 
 
 def _seed_worker_overrides(a: argparse.Namespace) -> dict:
@@ -128,6 +140,7 @@ def _sweep_parser(sub) -> None:
     w.add_argument("--workers", type=int, help="worker processes (local backend; default: one per CPU core)")
     w.add_argument("--out", help="sweep folder to create (default: runs/sweep-ORGANISM-BUDGET-TIMESTAMP)")
     w.add_argument("--resume", metavar="SWEEP_DIR", help="continue a killed sweep from its folder")
+    _rerun_bad_arg(w)
     w.add_argument("--quiet", action="store_true", help="no progress bars")
     _backend_args(w)
 
@@ -138,12 +151,13 @@ def cmd_sweep(a: argparse.Namespace) -> None:
     from petridish.progress import ProgressUI
     from petridish.sweep.phase import phase_figures, sweep_table
 
+    _check_rerun_bad(a)
     if a.resume:
         if a.organism or a.axis or a.seeds or a.config or a.set or a.out or a.workers or a.budget != "default":
             raise UserError("--resume continues a sweep with its saved grid and configs; drop the organism, "
                             "--axis, --budget, --seeds, --config, --set, --out and --workers")
         path = Path(a.resume)
-        org, axes, cells = sweep.open_sweep(path)
+        org, axes, cells = sweep.open_sweep(path, a.rerun_bad)
     else:
         if not a.organism:
             raise UserError("name an organism to sweep (see `petridish list`), or pass --resume SWEEP_DIR")
@@ -160,7 +174,8 @@ def cmd_sweep(a: argparse.Namespace) -> None:
             print(f"{org.name} sweep ({cfg0.budget}, {len(cells)} cells) -> {path}  "
                   f"[{backend.describe(cfg0.workers, cfg0.threads)}]", file=sys.stderr)
         with _follow(a, path, {f"{cell.name}/": r.path / "metrics.jsonl" for cell, r, _ in cells}):
-            results = sweep.run(org, axes, cells, path, backend, ProgressUI(enabled=not a.quiet))
+            results = sweep.run(org, axes, cells, path, backend,
+                                ProgressUI(enabled=not a.quiet, name=f"{org.name} sweep ({cfg0.budget})"))
     Console().print(sweep_table(f"{org.name} sweep ({cfg0.budget} budget, seeds {cfg0.seeds})", axes, results))
     for f in phase_figures(org.name, axes, results, path):
         Console().print(f"phase diagram: {f}")
@@ -224,16 +239,18 @@ def cmd_run(a: argparse.Namespace) -> None:
     _check_log(a)  # before anything is imported or written
     from petridish import organisms
     from petridish.config import resolve
-    from petridish.experiment import execute, load_config, start
     from petridish.progress import ProgressUI
     from petridish.report.table import print_result
     from petridish.runs import RunDir
 
+    _check_rerun_bad(a)
     if a.resume:
         if a.config or a.set or a.seeds or a.model or a.out or a.workers:
             raise UserError("--resume continues a run with its saved config; drop --config/--set/--seeds/"
                             "--model/--out/--workers, or start a new run")
-        run = RunDir.open(Path(a.resume))
+        run = RunDir.resume(Path(a.resume), a.rerun_bad)
+        from petridish.experiment import load_config  # torch loads here, after the cheap checks
+
         org, cfg = load_config(run)
         if a.organism and a.organism != org.name:
             raise UserError(f"{a.resume} is a run of '{org.name}', not '{a.organism}'")
@@ -252,6 +269,8 @@ def cmd_run(a: argparse.Namespace) -> None:
             extra["model"] = {"path": str(Path(a.model).resolve())}
         cfg = resolve(org.Config, org.name, a.budget, org.budgets, a.config, a.set, extra)
         out = Path(a.out) if a.out else Path("runs") / f"{org.name}-{cfg.budget}-{time.strftime('%Y%m%d-%H%M%S')}"
+    from petridish.experiment import execute, start
+
     with contextlib.closing(_connect(a)) as backend:
         if not a.resume:
             run, cfg = start(org, cfg, out)
@@ -259,7 +278,8 @@ def cmd_run(a: argparse.Namespace) -> None:
             print(f"{org.name} ({cfg.budget}) -> {run.path}  [{backend.describe(cfg.workers, cfg.threads)}]",
                   file=sys.stderr)
         with _follow(a, run.path, {"": run.path / "metrics.jsonl"}):
-            result = execute(org, cfg, run, ProgressUI(enabled=not a.quiet), backend)
+            result = execute(org, cfg, run, ProgressUI(enabled=not a.quiet, name=f"{org.name} ({cfg.budget})"),
+                             backend)
     print_result(result)
     Console().print(f"run folder: {run.path}  (report: {run.path / 'report.html'})")
 
@@ -282,11 +302,12 @@ def cmd_matrix(a: argparse.Namespace) -> None:
     from petridish.testbed import matrix
     from petridish.testbed.report import print_leaderboard
 
+    _check_rerun_bad(a)
     if a.resume:
         if a.organisms or a.treatments or a.seeds or a.out or a.workers or a.budget != "default":
             raise UserError("--resume continues a matrix with its saved config; drop --budget/--organisms/"
                             "--treatments/--seeds/--out/--workers, or start a new run")
-        run = RunDir.open(Path(a.resume))
+        run = RunDir.resume(Path(a.resume), a.rerun_bad)
         cfg = matrix.load_config(run)
     else:
         cfg = matrix.make_config(a.budget, _csv(a.organisms, "--organisms"), _csv(a.treatments, "--treatments"),
@@ -299,7 +320,7 @@ def cmd_matrix(a: argparse.Namespace) -> None:
             print(f"matrix ({cfg.budget}) -> {run.path}  [{backend.describe(cfg.workers, cfg.threads)}]",
                   file=sys.stderr)
         with _follow(a, run.path, {"": run.path / "metrics.jsonl"}):
-            result = matrix.execute(cfg, run, ProgressUI(enabled=not a.quiet), backend)
+            result = matrix.execute(cfg, run, ProgressUI(enabled=not a.quiet, name=f"matrix ({cfg.budget})"), backend)
     print_leaderboard(result)
     Console().print(f"run folder: {run.path}  (report: {run.path / 'report.html'})")
 
@@ -317,7 +338,9 @@ def cmd_show(a: argparse.Namespace) -> None:
         else:
             print_leaderboard(result)
     elif a.markdown:
-        raise UserError("--markdown prints a matrix run's leaderboard; this is a run of one organism")
+        from petridish.report.markdown import claims_markdown
+
+        print(claims_markdown(result))
     else:
         print_result(result)
 
