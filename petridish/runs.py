@@ -227,8 +227,8 @@ class RunDir:
         path = Path(path)
         exists = UserError(f"run folder {path} already exists; pass --resume {path} to continue it, "
                            f"or choose another --out")
-        if path.exists() and not path.is_dir():
-            raise exists
+        if (path.exists() and not path.is_dir()) or (path.is_dir() and any(p.name != ".lock" for p in path.iterdir())):
+            raise exists  # before taking the lock, so that a refused folder gets no .lock file either
         try:
             path.mkdir(parents=True, exist_ok=True)
         except OSError as e:
