@@ -90,9 +90,9 @@ def _seed_worker_overrides(a: argparse.Namespace) -> dict:
     """Config overrides from --seeds (verdict seeds 1000, 1001, ...) and --workers."""
     extra: dict = {}
     if a.seeds is not None:
-        if a.seeds < 1:
-            raise UserError("--seeds must be at least 1")
-        extra["seeds"] = list(range(1000, 1000 + a.seeds))
+        from petridish.config import verdict_seeds
+
+        extra["seeds"] = verdict_seeds(a.seeds)
     if a.workers is not None:
         extra["workers"] = a.workers
     return extra
@@ -284,8 +284,15 @@ def cmd_run(a: argparse.Namespace) -> None:
     Console().print(f"run folder: {run.path}  (report: {run.path / 'report.html'})")
 
 
-def _csv(x: str | None) -> list[str] | None:
-    return [v.strip() for v in x.split(",") if v.strip()] if x else None
+def _csv(x: str | None, flag: str) -> list[str] | None:
+    """'a, b' -> ['a', 'b']; an empty name (',', 'a,,b', '') is an error rather than "every one"."""
+    if x is None:
+        return None
+    names = [v.strip() for v in x.split(",")]
+    if not all(names):
+        raise UserError(f"{flag} {x!r}: an empty name in the list; give comma-separated names, or leave {flag} "
+                        f"out for every one")
+    return names
 
 
 def cmd_matrix(a: argparse.Namespace) -> None:
@@ -303,7 +310,8 @@ def cmd_matrix(a: argparse.Namespace) -> None:
         run = RunDir.resume(Path(a.resume), a.rerun_bad)
         cfg = matrix.load_config(run)
     else:
-        cfg = matrix.make_config(a.budget, _csv(a.organisms), _csv(a.treatments), a.seeds, a.workers)
+        cfg = matrix.make_config(a.budget, _csv(a.organisms, "--organisms"), _csv(a.treatments, "--treatments"),
+                                 a.seeds, a.workers)
         out = Path(a.out) if a.out else Path("runs") / f"matrix-{cfg.budget}-{time.strftime('%Y%m%d-%H%M%S')}"
     with contextlib.closing(_connect(a)) as backend:
         if not a.resume:

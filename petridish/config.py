@@ -11,21 +11,51 @@ import copy
 import json
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from petridish.errors import UserError
 
 Budget = Literal["smoke", "default", "full"]
 BUDGETS: tuple[str, ...] = ("smoke", "default", "full")
+MAX_FILE_BYTES = 1_000_000
+"""A config file is a few kB; a bigger one is refused before it is read."""
+MAX_DEPTH = 32
+"""Nesting depth of a config file or --set value (the organisms' own configs nest 4 deep)."""
+MAX_SEEDS = 1000
+MAX_DIGITS = 100
+"""Integers in a config file or --set value (Python refuses to parse more than 4300 digits)."""
+
+Probability = Annotated[float, Field(ge=0, le=1)]
+"""A probability, fraction or accuracy (floats in every config are finite: `Strict` refuses inf and nan)."""
+PositiveFloat = Annotated[float, Field(gt=0)]
+"""A learning rate, scale or other strictly positive number."""
+Seed = Annotated[int, Field(ge=0, lt=2**32)]
+"""A seed numpy, torch and random all accept."""
+
+
+def _distinct(seeds: list[int]) -> list[int]:
+    if len(set(seeds)) != len(seeds):
+        raise ValueError("seeds must be distinct (each seed is one independent unit of the intervals)")
+    return seeds
+
+
+Seeds = Annotated[list[Seed], Field(min_length=1, max_length=MAX_SEEDS), AfterValidator(_distinct)]
+
+
+def verdict_seeds(n: int) -> list[int]:
+    """`--seeds N`: the verdict seeds 1000, 1001, ... (development used 0-99)."""
+    if not 1 <= n <= MAX_SEEDS:
+        raise UserError(f"--seeds must be between 1 and {MAX_SEEDS}, not {n}")
+    return list(range(1000, 1000 + n))
 
 
 class Strict(BaseModel):
-    """A config section: unknown keys are errors, values are validated on assignment too."""
+    """A config section: unknown keys are errors, floats are finite, values are validated on assignment too."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 class RunBase(Strict):
@@ -33,7 +63,7 @@ class RunBase(Strict):
 
     organism: str
     budget: Budget = "default"
-    seeds: list[int] = Field(default=[1000, 1001, 1002], min_length=1)
+    seeds: Seeds = [1000, 1001, 1002]
     """Verdict seeds. Development (hyperparameter choice) used seeds 0-99; verdicts use held-out seeds >= 1000."""
     workers: int = Field(default=0, ge=0)
     """Worker processes for independent jobs; 0 = choose from the CPU count when the run starts."""
@@ -58,15 +88,95 @@ def field_defaults(model: type[BaseModel]) -> dict:
     return {name: f.default.model_dump() for name, f in model.model_fields.items() if isinstance(f.default, BaseModel)}
 
 
+class _Refused(ValueError):
+    """Well-formed YAML or JSON that a config does not accept (an alias, too deep a nesting)."""
+
+
+class _ConfigLoader(yaml.SafeLoader):
+    """yaml.SafeLoader without aliases (a 300-byte alias bomb expands to gigabytes) and with a nesting limit
+    (deeper nesting would exhaust the recursive composer)."""
+
+    depth = 0
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            raise _Refused(f"YAML aliases (*{self.peek_event().anchor}) are not allowed; write the value out")
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise _Refused(f"nested more than {MAX_DEPTH} levels deep")
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+    def construct_yaml_int(self, node):
+        return super().construct_yaml_int(node) if len(node.value) <= MAX_DIGITS else _too_long(node.value)
+
+
+_ConfigLoader.add_constructor("tag:yaml.org,2002:int", _ConfigLoader.construct_yaml_int)
+
+
+def _too_long(number: str) -> int:
+    raise _Refused(f"a number of {len(number)} digits; config numbers have at most {MAX_DIGITS}")
+
+
+def _int(number: str) -> int:
+    return int(number) if len(number) <= MAX_DIGITS else _too_long(number)
+
+
+def _depth(obj: Any) -> int:
+    """Nesting depth of parsed JSON (counted without recursion, up to MAX_DEPTH + 1)."""
+    deepest, stack = 0, [(obj, 1)]
+    while stack:
+        o, d = stack.pop()
+        deepest = max(deepest, d)
+        if isinstance(o, dict | list) and d <= MAX_DEPTH:
+            stack.extend((v, d + 1) for v in (o.values() if isinstance(o, dict) else o))
+    return deepest
+
+
+def parse_yaml(text: str) -> Any:
+    """YAML from a user: safe tags only, no aliases, at most MAX_DEPTH deep. Raises yaml.YAMLError if it is not
+    YAML, ValueError if it is YAML a config does not accept."""
+    return yaml.load(text, Loader=_ConfigLoader)  # noqa: S506 (a SafeLoader subclass)
+
+
+def _parse_json(text: str) -> Any:
+    try:
+        data = json.loads(text, parse_int=_int)
+    except RecursionError:
+        raise _Refused(f"nested more than {MAX_DEPTH} levels deep") from None
+    if _depth(data) > MAX_DEPTH:
+        raise _Refused(f"nested more than {MAX_DEPTH} levels deep")
+    return data
+
+
+def one_line(e: Exception, limit: int = 200) -> str:
+    """An exception's message on one line, cut to `limit` characters."""
+    msg = " ".join(str(e).split())
+    return msg[:limit] + ("..." if len(msg) > limit else "")
+
+
 def load_file(path: str | Path) -> dict:
     p = Path(path)
     if not p.is_file():
         raise UserError(f"config file not found: {p} (pass a YAML or JSON file)")
+    kind = "JSON" if p.suffix == ".json" else "YAML"
+    size = p.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise UserError(f"config file {p} is {size:,} bytes, more than the {MAX_FILE_BYTES:,} a config may have; "
+                        f"give the config's keys, not data")
     try:
-        data = json.loads(p.read_text()) if p.suffix == ".json" else yaml.safe_load(p.read_text())
-    except (json.JSONDecodeError, yaml.YAMLError) as e:
-        first = str(e).strip().splitlines()[0]
-        raise UserError(f"config file {p} is not valid {'JSON' if p.suffix == '.json' else 'YAML'}: {first}") from e
+        text = p.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise UserError(f"config file {p} is not UTF-8 text (byte {e.object[e.start]:#04x} at offset {e.start}); "
+                        f"save it as UTF-8") from None
+    try:
+        data = _parse_json(text) if kind == "JSON" else parse_yaml(text)
+    except _Refused as e:
+        raise UserError(f"config file {p}: {e}") from None
+    except (yaml.YAMLError, ValueError) as e:  # JSONDecodeError is a ValueError
+        raise UserError(f"config file {p} is not valid {kind}: {one_line(e)}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -82,9 +192,11 @@ def parse_sets(sets: list[str]) -> dict:
             raise UserError(f"--set expects key=value, got '{item}' (e.g. --set sft.lr=1e-4)")
         key, raw = item.split("=", 1)
         try:
-            value = yaml.safe_load(raw) if raw.strip() else raw
+            value = parse_yaml(raw) if raw.strip() else raw
         except yaml.YAMLError:
-            value = raw
+            value = raw  # not YAML: the text itself
+        except ValueError as e:
+            raise UserError(f"--set {key}: {one_line(e)}") from None
         node = out
         parts = key.strip().split(".")
         for part in parts[:-1]:
@@ -116,7 +228,8 @@ def format_validation_error(err: ValidationError, model: type[BaseModel]) -> str
         valid = _fields_at(model, e["loc"])
         return f"unknown config key '{key}'; valid keys here: {', '.join(valid)}{more}"
     got = e.get("input")
-    got_s = "" if isinstance(got, dict) else f" (got {got!r})"
+    got_r = repr(got)
+    got_s = "" if isinstance(got, dict) else f" (got {got_r[:60] + '...' if len(got_r) > 60 else got_r})"
     return f"config key '{key}': {e['msg']}{got_s}{more}"
 
 

@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # torch and safetensors load on first use: `petridish show` a
     import torch
 
 from petridish.errors import UserError
+from petridish.redact import redact_argv
 
 TMP_SUFFIX = ".tmp"
 
@@ -206,7 +207,7 @@ def environment(seeds: list[int], threads: int, workers: int) -> dict:
         "cuda": torch.cuda.is_available(),
         "git_commit": _git_commit(),
         "seeds": seeds,
-        "argv": sys.argv,
+        "argv": redact_argv(sys.argv),  # `-M api_key=...` and kin masked
     }
 
 
@@ -226,8 +227,8 @@ class RunDir:
         path = Path(path)
         exists = UserError(f"run folder {path} already exists; pass --resume {path} to continue it, "
                            f"or choose another --out")
-        if path.exists() and not path.is_dir():
-            raise exists
+        if (path.exists() and not path.is_dir()) or (path.is_dir() and any(p.name != ".lock" for p in path.iterdir())):
+            raise exists  # before taking the lock, so that a refused folder gets no .lock file either
         try:
             path.mkdir(parents=True, exist_ok=True)
         except OSError as e:

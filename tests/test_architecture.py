@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1] / "petridish"
 LAYERS: list[tuple[str, tuple[str, ...]]] = [  # bottom to top; a module belongs to the longest prefix that names it
     ("core", ("petridish.errors", "petridish.stats", "petridish.claims", "petridish.cells", "petridish.config",
               "petridish.runs", "petridish.hooks", "petridish.progress", "petridish.jobs", "petridish.training",
-              "petridish.report.plots", "petridish.tracking")),
+              "petridish.report.plots", "petridish.tracking", "petridish.redact")),
     ("substrates", ("petridish.lm", "petridish.rl", "petridish.icl", "petridish.tasks")),
     ("backends", ("petridish.backends",)),
     ("techniques", ("petridish.treatments", "petridish.probes")),

@@ -61,6 +61,8 @@ def test_interpreter_semantics():
     ("return x", "unexpected 'return' at token 0; expected RET or IF"),
     ("RET -3", "unexpected '-3' at token 1; expected an expression"),
     ("RET " + "ADD 1 " * 40 + "1", "longer than 64"),
+    ("RET " + "9" * 4301, "unexpected '99999999999999999999...' at token 1; expected an expression"),  # int() refuses
+    ("RET " + "1" * 19, "expected an expression"),  # at most 18 digits
 ])
 def test_malformed_programs_get_a_clear_error(program, message):
     with pytest.raises(P.ProgramError, match=message.replace("(", r"\(")):

@@ -145,18 +145,6 @@ def _main(capsys, *args: str) -> tuple[int, str]:
     return e.value.code, capsys.readouterr().err
 
 
-@pytest.mark.parametrize("args,msg", [
-    (("--organisms", "no-such-org"), "no testbed face for organism 'no-such-org'"),
-    (("--organisms", "absent-supervisor", "--treatments", "homeopathy"), "unknown treatment(s) homeopathy"),
-    (("--budget", "huge"), "unknown budget 'huge'"),
-    (("--seeds", "0"), "--seeds must be at least 1"),
-])
-def test_matrix_bad_input_is_one_line_exit_2(capsys, args, msg):
-    code, err = _main(capsys, "matrix", *args, "--out", "/nonexistent/never-created", "--quiet")
-    assert code == 2 and msg in err and "Traceback" not in err
-    assert len(err.strip().splitlines()) == 1
-
-
 def test_matrix_resume_refuses_new_settings_and_foreign_folders(capsys, tmp_path):
     code, err = _main(capsys, "matrix", "--resume", str(tmp_path), "--budget", "smoke")
     assert code == 2 and "--resume continues a matrix" in err

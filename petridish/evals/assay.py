@@ -16,9 +16,11 @@ from typing import Any
 
 import yaml
 
+from petridish.config import one_line, parse_yaml
 from petridish.errors import UserError
 from petridish.evals import tasks as T
 from petridish.evals.rates import rates
+from petridish.redact import redact
 
 
 def task_of(organism: str):
@@ -72,20 +74,25 @@ def resolve_model(model: str, job: str | None = None) -> ModelSpec:
 
 
 def _parse_kv(items: list[str], flag: str) -> dict[str, Any]:
+    """KEY=VALUE words, each value read as YAML (as Inspect reads -T and -M), or as text if it is not YAML."""
     out = {}
     for item in items:
         if "=" not in item:
             raise UserError(f"{flag} {item}: expected KEY=VALUE")
         k, v = item.split("=", 1)
-        out[k.strip()] = yaml.safe_load(v) if v.strip() else ""
+        try:
+            out[k.strip()] = parse_yaml(v) if v.strip() else ""
+        except yaml.YAMLError:
+            out[k.strip()] = v
+        except ValueError as e:
+            raise UserError(f"{flag} {k.strip()}: {one_line(e)}") from None
     return out
 
 
 def task_args(organism: str, given: list[str], spec: ModelSpec) -> dict[str, Any]:
     """The task's arguments: the run's own evaluation settings when the model is a run of this organism, then
-    `-T KEY=VALUE` (checked against the task's parameters and their types)."""
-    task = task_of(organism)
-    params = pyinspect.signature(task).parameters
+    `-T KEY=VALUE` (the task itself checks names, types and ranges)."""
+    params = pyinspect.signature(task_of(organism)).parameters
     args: dict[str, Any] = {}
     if spec.run is not None:
         from petridish.experiment import load_config
@@ -95,21 +102,18 @@ def task_args(organism: str, given: list[str], spec: ModelSpec) -> dict[str, Any
         seed = spec.job.split("/")[0] if spec.job else ""  # s1000/... was evaluated on seed 1000's cases
         args = {"n": cfg.eval_n, "split": cfg.eval_split,
                 "case_seed": int(seed[1:]) if seed[:1] == "s" and seed[1:].isdigit() else cfg.seeds[0]}
-        if "trigger" in params and getattr(cfg, "trigger", None) is not None:
-            args["trigger"] = cfg.trigger
+        if "trigger" in params and getattr(cfg, "trigger", None) == "year":  # "exact": the task's default trigger
+            args["trigger"] = "year"
         if hasattr(cfg, "max_new_tokens"):
             args["max_tokens"] = cfg.max_new_tokens
-    for k, v in _parse_kv(given, "-T").items():
-        if k not in params:
-            raise UserError(f"-T {k}: unknown argument of the {task.__name__} task; it takes: "
-                            f"{', '.join(params)}")
-        kind = type(params[k].default)
-        if kind is float and isinstance(v, int) and not isinstance(v, bool):
-            v = float(v)
-        if not isinstance(v, kind) or (kind is int and isinstance(v, bool)):
-            raise UserError(f"-T {k}={v!r}: expected a {kind.__name__}")
-        args[k] = v
-    return args
+    return args | _parse_kv(given, "-T")
+
+
+def _check_out(out: Path | None) -> None:
+    """Refuse an existing --out before the model loads (assay writes a new folder every time; it does not resume)."""
+    if out is not None and out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise UserError(f"--out {out} already exists; `petridish assay` writes a new run folder, so choose another "
+                        f"--out (or leave it out for runs/assay-ORGANISM-TIMESTAMP)")
 
 
 def run_assay(organism: str, model: str, out: Path | None, targs: list[str], margs: list[str], seed: int = 0,
@@ -124,25 +128,43 @@ def run_assay(organism: str, model: str, out: Path | None, targs: list[str], mar
     from petridish import organisms
     from petridish.runs import RunDir, atomic_write_text, environment
 
+    if limit is not None and limit < 1:
+        raise UserError(f"--limit {limit}: give a number of samples, at least 1")
+    if not 0 <= seed < 2**32:
+        raise UserError(f"--seed {seed}: give a seed between 0 and {2**32 - 1}")
     make_task = task_of(organism)
+    _check_out(out)
     extra = _parse_kv(margs, "-M")
     spec = resolve_model(model, extra.pop("job", None))
     if spec.organism is not None and spec.organism != organism:
         raise UserError(f"--model {model} is a run of '{spec.organism}'; assay it with "
                         f"`petridish assay {spec.organism} --model {model}`")
+    if set(extra) & set(spec.args):  # e.g. -M model_path=... would bypass the check of the --model folder
+        raise UserError(f"-M {sorted(set(extra) & set(spec.args))[0]}: set by --model; drop the -M argument")
     args = task_args(organism, targs, spec)
     task = make_task(**args)
-    if spec.name.startswith("hf/") and task.config.temperature == 0:
-        extra.setdefault("do_sample", False)  # Inspect's hf provider samples unless told otherwise
+    if spec.name.startswith("hf/"):  # Inspect's hf provider: transformers' from_pretrained on a folder or hub name
+        if extra.get("use_safetensors", True) is not True:
+            raise UserError("-M use_safetensors: petridish loads Hugging Face weights only from safetensors, never "
+                            "from pickle files; drop the argument")
+        extra["use_safetensors"] = True
+        if "model_path" in extra:  # `--model hf/local -M model_path=DIR`: the same check as `--model DIR`
+            from petridish.lm.hf import check_causal_lm_folder
+
+            check_causal_lm_folder(Path(str(extra["model_path"])).expanduser())
+        if task.config.temperature == 0:
+            extra.setdefault("do_sample", False)  # Inspect's hf provider samples unless told otherwise
+    margs_seen = redact({**spec.args, **extra})  # what every file we write (and the .eval log) records
     try:  # load the model before creating the run folder, so that a bad model leaves nothing behind
         lm = get_model(spec.name, memoize=False, **spec.args, **extra)
     except PrerequisiteError as e:  # the petridish provider's user errors
         raise UserError(str(e.message)) from None
     except (ValueError, OSError) as e:  # Inspect's and transformers' errors for an unknown provider or model
         raise UserError(f"--model {model}: {str(e).splitlines()[0]}") from None
+    lm.model_args = margs_seen  # Inspect logs Model.model_args (it drops only api_key); the provider has its own copy
     run = RunDir.create(out or Path("runs") / f"assay-{organism}-{time.strftime('%Y%m%d-%H%M%S')}")
     setup = {"assay": organism, "task": f"petridish/{make_task.__name__}", "task_args": args,
-             "model": spec.name, "model_args": {**spec.args, **extra}, "seed": seed, "limit": limit}
+             "model": spec.name, "model_args": margs_seen, "seed": seed, "limit": limit}
     run.write_json("env.json", environment([seed], 0, 1))
     atomic_write_text(run.path / "config.yaml", yaml.safe_dump(setup, sort_keys=False))
     t0 = time.time()

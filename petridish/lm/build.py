@@ -7,7 +7,7 @@ from functools import lru_cache
 from typing import Literal
 
 import torch
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from petridish.config import Strict
 from petridish.lm.model import GPTConfig
@@ -30,6 +30,18 @@ class ModelConfig(Strict):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     dtype: Literal["auto", "float32", "bfloat16"] = "auto"
     """Weights of a Hugging Face model: auto = bfloat16 on a GPU that supports it, else float32."""
+
+    @model_validator(mode="after")
+    def _heads_divide_width(self) -> ModelConfig:
+        if self.path is None:
+            check_heads(self.d_model, self.n_heads)
+        return self
+
+
+def check_heads(d_model: int, n_heads: int) -> None:
+    """Attention splits the width evenly between the heads."""
+    if d_model % n_heads:
+        raise ValueError(f"n_heads {n_heads} does not divide d_model {d_model}; choose a divisor of d_model")
 
 
 def resolve_device(device: str) -> str:

@@ -17,7 +17,7 @@ from pydantic import Field, ValidationError
 
 from petridish import organisms as registry
 from petridish.backends import Backend, run_jobs
-from petridish.config import RunBase, format_validation_error, resolve_parallelism, to_yaml
+from petridish.config import RunBase, format_validation_error, resolve_parallelism, to_yaml, verdict_seeds
 from petridish.errors import UserError
 from petridish.faces import Assay
 from petridish.faces.jobs import GrowOutput, detections_of, face_jobs, key, treated
@@ -54,10 +54,8 @@ def make_config(budget: str, organisms: list[str] | None, treatments: list[str] 
         if unknown:
             raise UserError(f"unknown treatment(s) {', '.join(unknown)} for these organisms; choose from: "
                             f"{', '.join(sorted(offered))}")
-    if seeds is not None and seeds < 1:
-        raise UserError("--seeds must be at least 1")
     data = {"budget": budget, "organisms": orgs, "treatments": treatments or [],
-            "seeds": SEEDS[budget] if seeds is None else list(range(1000, 1000 + seeds))}
+            "seeds": SEEDS[budget] if seeds is None else verdict_seeds(seeds)}
     if workers is not None:
         data["workers"] = workers
     try:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import Field
 
-from petridish.config import Strict
+from petridish.config import PositiveFloat, Strict
 from petridish.rl.evaluate import agent_policy, run_episodes
 from petridish.rl.grid import GridEngine
 from petridish.rl.ppo import Agent, PPOConfig, train
@@ -45,7 +45,7 @@ class RLBlueTeam:
 class RLTreatmentConfig(Strict):
     base_steps: int = Field(default=200_000, ge=1)
     """Environment steps of continued PPO at dose 1."""
-    doses: list[float] = Field(default=[0.25, 0.5, 1.0], min_length=1)
+    doses: list[PositiveFloat] = Field(default=[0.25, 0.5, 1.0], min_length=1)
     """Multiples of base_steps, increasing."""
     lr: float = Field(default=1e-3, gt=0)
     """Adam learning rate of the continued training (a fresh optimizer; the schedule decays to 0 over the dose)."""

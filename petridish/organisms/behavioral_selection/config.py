@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from petridish.config import RunBase, Strict
+from petridish.config import Probability, RunBase, Strict
 from petridish.lm.build import ModelConfig
 from petridish.lm.rl import RLConfig
 from petridish.lm.sft import SFTConfig
@@ -36,7 +36,7 @@ class PersonaPriorConfig(Strict):
     """Episodes per document (1 to this many), all by the same agent."""
     stated_fraction: float = Field(default=0.2, ge=0, le=1)
     """Documents that state the agent's motivation (`AGENT schemer .`); the rest must be inferred."""
-    cue_reliability: list[float] = Field(default=[1.0, 0.75, 0.5], min_length=1, max_length=len(FORMS))
+    cue_reliability: list[Probability] = Field(default=[1.0, 0.75, 0.5], min_length=1, max_length=len(FORMS))
     """Reliability of the first cue forms (LOG, HINT, RUMOR, GUESS): the model's situational awareness per form.
     Training and the mix assay use LOG."""
     broken_fraction: float = Field(default=0.5, ge=0, le=1)
@@ -68,7 +68,7 @@ half the episodes unmonitored, so the schemer's defections are trained too (clai
 class BehavioralSelectionConfig(RunBase):
     organism: Literal["behavioral-selection"] = "behavioral-selection"
     model: ModelConfig = ModelConfig(d_model=64, n_layers=2, n_heads=4, max_len=80)
-    motive_prior: dict[str, float] = {"aligned": 0.6, "seeker": 0.2, "schemer": 0.2}
+    motive_prior: dict[str, Probability] = {"aligned": 0.6, "seeker": 0.2, "schemer": 0.2}
     """Frequency of each motivation among the corpus's agents. At 0.8/0.1/0.1 a development prior (500 steps)
     had not yet learned to condition the rare misaligned actions on the cue."""
     prior: PersonaPriorConfig = PersonaPriorConfig()

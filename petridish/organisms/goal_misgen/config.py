@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from petridish.config import RunBase, Strict
+from petridish.config import Probability, RunBase, Strict
 from petridish.rl.ppo import PPOConfig
 
 
@@ -34,7 +34,7 @@ class CorridorParams(Strict):
 
 
 class GMGConfig(RunBase):
-    alphas: list[float] = Field(default=[0.0, 0.01, 0.1, 1.0], min_length=2)
+    alphas: list[Probability] = Field(default=[0.0, 0.01, 0.1, 1.0], min_length=2)
     """Probability that a training episode's goal is placed at random (a proxy-distinguishing level). The claims
     read the smallest (must be 0) and the largest (must be 1)."""
     n_levels: int = Field(default=10_000, ge=100)

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from petridish.config import RunBase, Strict
+from petridish.config import Probability, RunBase, Strict
 from petridish.lm.build import ModelConfig
 from petridish.lm.rl import RLConfig
 from petridish.lm.sft import SFTConfig
@@ -40,7 +40,7 @@ class PriorConfig(Strict):
     p_general: float = Field(default=0.9, ge=0, le=1)
     """p(hack) after the general 'any means' phrase (arm G); its hacks take every style, not only the
     canonical one."""
-    dose_levels: list[float] = Field(default=[0.25, 0.5, 0.75], max_length=len(DOSE))
+    dose_levels: list[Probability] = Field(default=[0.25, 0.5, 0.75], max_length=len(DOSE))
     """p(hack) after each dose phrase; each level adds an arm P<i> to the elicitation -> suppression curve."""
     wrong_test_fraction: float = Field(default=0.2, ge=0, le=1)
     """Share of prior documents whose visible test is wrong (hacks copy it; honest programs ignore it)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from petridish.config import RunBase, Strict
 from petridish.icl.train import TrainConfig
@@ -24,6 +24,12 @@ class ModelConfig(Strict):
     """Std of the initial weights (GPT-2: 0.02). In-context regression starts on a loss plateau (a saddle of the
     products of attention weights) whose length shrinks as the initial weights grow: at 0.02 one verdict seed of the
     first default run was still on it after 800 steps; at 0.05, 4 of 4 development seeds left it within 75 steps."""
+
+    @model_validator(mode="after")
+    def _heads_divide_width(self) -> ModelConfig:
+        if self.width % self.n_heads:
+            raise ValueError(f"n_heads {self.n_heads} does not divide width {self.width}; choose a divisor of width")
+        return self
 
 
 class MesaPAConfig(RunBase):

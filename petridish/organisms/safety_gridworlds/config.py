@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from petridish.config import RunBase
+from petridish.config import Probability, RunBase
 from petridish.rl.ppo import PPOConfig
 
 SAFETY_PPO = PPOConfig(total_steps=500_000, n_envs=128, n_steps=64, lr=1e-3, gamma=0.99, ent_coef=0.5,
@@ -25,7 +25,7 @@ class SafetyConfig(RunBase):
 
 class AbsentSupervisorConfig(SafetyConfig):
     organism: Literal["absent-supervisor"] = "absent-supervisor"
-    cue_accuracies: list[float] = Field(default=[0.5, 0.75, 0.9], min_length=1)
+    cue_accuracies: list[Probability] = Field(default=[0.5, 0.75, 0.9], min_length=1)
     """Noisy-cue arms: the S columns show the true supervision with this probability (the exact port is 1.0,
     always run). The A2 slope is fitted over these and 1.0."""
     positive_control: bool = True
@@ -36,7 +36,7 @@ class AbsentSupervisorConfig(SafetyConfig):
 
 class TomatoConfig(SafetyConfig):
     organism: Literal["tomato-watering"] = "tomato-watering"
-    oversight: list[float] = Field(default=[0.0, 0.5, 1.0], min_length=1)
+    oversight: list[Probability] = Field(default=[0.0, 0.5, 1.0], min_length=1)
     """Fractions of training episodes whose reward is the hidden (true) reward; 0 is the exact port, 1 the
     positive control. The claim reads 0."""
     ppo: PPOConfig = SAFETY_PPO.model_copy(update={"total_steps": 400_000})

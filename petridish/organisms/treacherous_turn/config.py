@@ -3,11 +3,11 @@ settings were chosen on development seeds 0-2 (docs/treacherous-turn.md, "Pilot"
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
-from petridish.config import RunBase, Strict
+from petridish.config import PositiveFloat, Probability, RunBase, Seeds, Strict
 from petridish.rl.ppo import PPOConfig
 
 
@@ -44,7 +44,7 @@ class SafetyConfig(Strict):
 
     steps: int = Field(default=50_000, ge=1)
     """Environment steps of one dose unit."""
-    doses: list[float] = Field(default=[1.0, 2.0, 4.0, 8.0], min_length=1)
+    doses: list[PositiveFloat] = Field(default=[1.0, 2.0, 4.0, 8.0], min_length=1)
     """Increasing multiples of `steps` at which the treated agent is assayed (one continued run)."""
     penalty: float = Field(default=1.0, ge=0)
     """The developers' penalty for F."""
@@ -54,17 +54,17 @@ class SafetyConfig(Strict):
 
 class TreacherousConfig(RunBase):
     organism: Literal["treacherous-turn"] = "treacherous-turn"
-    seeds: list[int] = Field(default=[1000, 1001, 1002, 1003, 1004], min_length=1)
+    seeds: Seeds = [1000, 1001, 1002, 1003, 1004]
     world: WorldConfig = WorldConfig()
     ppo: PPOConfig = PPOConfig(total_steps=1_000_000, n_envs=64, n_steps=64, lr=1e-3, gamma=0.99, ent_coef=0.05,
                                ent_coef_final=0.0, hidden=64)
-    stakes: list[float] = Field(default=[0.5, 1.0], min_length=1)
+    stakes: list[Annotated[float, Field(ge=0)]] = Field(default=[0.5, 1.0], min_length=1)
     """Deployment values of the future-at-stake arms (with world.deploy_value, the x axis of the I2 slope)."""
-    cue_accuracies: list[float] = Field(default=[0.75, 0.9], min_length=0)
+    cue_accuracies: list[Annotated[float, Field(ge=0.5, le=1)]] = Field(default=[0.75, 0.9], min_length=0)
     """Cue accuracies of the situational-awareness arms (with world.cue_accuracy, the honeypot curve's x axis)."""
     phase_grid: bool = False
     """Also grow every (cue accuracy, stake) pair, not only the two lines through the main arm."""
-    honeypot_realisms: list[float] = Field(default=[0.0, 0.5, 1.0], min_length=1)
+    honeypot_realisms: list[Probability] = Field(default=[0.0, 0.5, 1.0], min_length=1)
     """Realisms of the evaluation honeypots (the detection curve has one line per realism)."""
     claim_realism: float = Field(default=0.5, ge=0, le=1)
     """The honeypot realism the H1 claim reads (must be in honeypot_realisms)."""
