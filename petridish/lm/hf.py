@@ -41,8 +41,9 @@ def check_causal_lm_folder(path: str | Path) -> None:
                         f"convert with `model.save_pretrained(path, safe_serialization=True)`)")
 
 
-def load_hf(path: str | Path, finetune: str, lora_rank: int, device: str, dtype: str):
-    """(model, HFTokenizer) from a local folder; under finetune='lora' only LoRA adapters are trainable."""
+def load_hf(path: str | Path, finetune: str, lora_rank: int, device: str, dtype: str, chat: bool = False):
+    """(model, HFTokenizer) from a local folder; under finetune='lora' only LoRA adapters are trainable. chat: the
+    prompts will be chat-template text (see `HFTokenizer`)."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -65,7 +66,7 @@ def load_hf(path: str | Path, finetune: str, lora_rank: int, device: str, dtype:
 
         model = get_peft_model(model, LoraConfig(r=lora_rank, lora_alpha=2 * lora_rank, target_modules="all-linear"))
     attach_hook_points(model)
-    return model.to(device), HFTokenizer(tok)
+    return model.to(device), HFTokenizer(tok, chat)
 
 
 class _Route:
