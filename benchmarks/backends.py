@@ -41,7 +41,8 @@ def noop(ctx) -> dict:
 
 
 def noop_ms(backend, tmp: Path, n: int = N_NOOP) -> float:
-    from petridish.jobs import Job, run_jobs
+    from petridish.backends import run_jobs
+    from petridish.jobs import Job
     from petridish.runs import RunDir
 
     jobs = [Job(f"n{i:03d}", noop) for i in range(n)]

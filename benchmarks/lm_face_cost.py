@@ -10,7 +10,6 @@ Cached priors (petridish.lm.cache) are used when present, as the matrix would us
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import tempfile
 import time
@@ -18,20 +17,19 @@ from pathlib import Path
 
 import torch
 
+from petridish import organisms
 from petridish.jobs import JobContext
 from petridish.runs import RunDir
-from petridish.testbed import FACES
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("organism", choices=[k for k, v in FACES.items() if ".organisms." in v])
+    ap.add_argument("organism", choices=[n for n in organisms.with_faces() if organisms.entry(n).substrate == "lm"])
     ap.add_argument("--budget", default="default")
     ap.add_argument("--doses", type=float, nargs="*", help="doses to time (default: the face's own)")
     args = ap.parse_args()
     torch.set_num_threads(1)
-    module, cls = FACES[args.organism].split(":")
-    face = getattr(importlib.import_module(module), cls)()
+    face = organisms.face(args.organism)
     cfg = face.config(args.budget)
     root = Path(tempfile.mkdtemp()) / "run"
     RunDir.create(root)

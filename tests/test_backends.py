@@ -10,9 +10,10 @@ import sys
 
 import pytest
 
+from petridish.backends import run_jobs
 from petridish.cli import main
 from petridish.errors import UserError
-from petridish.jobs import Job, run_jobs
+from petridish.jobs import Job
 from petridish.runs import RunDir
 
 ray = pytest.importorskip("ray")

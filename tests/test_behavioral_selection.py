@@ -13,10 +13,10 @@ import sys
 import numpy as np
 import pytest
 
+from petridish import organisms
 from petridish.config import resolve
 from petridish.errors import UserError
 from petridish.lm.tokenizer import WordTokenizer
-from petridish.organisms.behavioral_selection import BehavioralSelection
 from petridish.organisms.behavioral_selection import corpus as C
 from petridish.organisms.behavioral_selection import selection_model as S
 from petridish.organisms.behavioral_selection.analysis import matches, train_key
@@ -198,7 +198,7 @@ def fake_outputs(cfg=CFG3, after=AFTER, prior_watched_bad=0.0, prior_mix=PRIOR, 
 
 
 def _judge(out: dict, cfg=CFG3) -> tuple[dict, dict, list]:
-    r = BehavioralSelection().assemble(cfg, out, None)
+    r = organisms.get("behavioral-selection").assemble(cfg, out, None)
     return {c["id"]: c for c in r["claims"]}, {g["id"]: g for g in r["gates"]}, r["warnings"]
 
 

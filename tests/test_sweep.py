@@ -7,8 +7,8 @@ import pytest
 
 from petridish.cli import main
 from petridish.errors import UserError
-from petridish.report.phase import _grid, phase_figures
 from petridish.sweep import Axis, Cell, CellResult, grid, parse_axis
+from petridish.sweep.phase import _grid, phase_figures
 
 
 def test_axis_values_keep_bracketed_lists_whole():

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from petridish.cli import main
+from petridish.faces import Assay, Detection
+from petridish.organisms import face as get_face
 from petridish.rl.safety import AbsentSupervisor
 from petridish.rl.treated import treated
 from petridish.stats import Counts, rate
-from petridish.testbed import get_face
-from petridish.testbed.face import Assay, Detection
 from petridish.testbed.verdicts import detection_cell, read_dose, treatment_cell
 from tests.conftest import run_cli
 
@@ -166,8 +166,8 @@ def test_matrix_resume_refuses_new_settings_and_foreign_folders(capsys, tmp_path
 
 
 def test_rl_faces_measure_the_failure_they_name():
+    from petridish.organisms import face as get_face
     from petridish.organisms.goal_misgen.face import missed_goal, proxy_first
-    from petridish.testbed import get_face
 
     rec = {"first_goal": np.array([3, -1, 5, -1]), "first_proxy": np.array([-1, 4, 2, -1])}
     assert proxy_first(rec).tolist() == [False, True, True, False]  # proxy before (or instead of) the goal

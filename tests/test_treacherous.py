@@ -198,7 +198,7 @@ def test_smoke_run_end_to_end(cli, tmp_path):
 
 def test_testbed_face(tmp_path):
     from petridish.jobs import JobContext
-    from petridish.testbed import get_face
+    from petridish.organisms import face as get_face
 
     face = get_face("treacherous-turn")
     cfg = face.config("smoke").model_copy(update={"eval_rooms": 24})

@@ -8,11 +8,12 @@ same run folder resumes on either backend.
 from __future__ import annotations
 
 import os
-from typing import Protocol
+from typing import Any, Protocol
 
 from petridish.errors import UserError
-from petridish.jobs import Task
+from petridish.jobs import Job, Task, check_graph, tasks_of
 from petridish.progress import ProgressUI
+from petridish.runs import RunDir
 
 BACKENDS = ("local", "ray")
 
@@ -45,3 +46,25 @@ def connect(name: str, address: str | None = None) -> Backend:
 
         return RayBackend(address or os.environ.get("RAY_ADDRESS") or None)
     raise UserError(f"unknown backend '{name}'; choose one of: {', '.join(BACKENDS)}")
+
+
+# --- running a graph ----------------------------------------------------------------------------------------
+def run_tasks(tasks: list[Task], workers: int, threads: int, ui: ProgressUI | None = None,
+              backend: Backend | None = None) -> dict[str, dict]:
+    """Run every unfinished task on the backend (default: the local process pool); return all outputs by key."""
+    check_graph(tasks)
+    outputs = {t.key: RunDir(t.run_path).job_output(t.job.key) for t in tasks if RunDir(t.run_path).job_done(t.job.key)}
+    pending = [t for t in tasks if t.key not in outputs]
+    ui = ui or ProgressUI(enabled=False)
+    ui.start(total=len(tasks), done=len(outputs))
+    try:
+        (backend or connect("local")).run(pending, outputs, workers, threads, ui)
+        return outputs
+    finally:
+        ui.stop()
+
+
+def run_jobs(run: RunDir, jobs: list[Job], config: Any, workers: int, threads: int,
+             ui: ProgressUI | None = None, backend: Backend | None = None) -> dict[str, dict]:
+    """Run every unfinished job of one run folder; return all outputs by job key."""
+    return run_tasks(tasks_of(run, jobs, config), workers, threads, ui, backend)

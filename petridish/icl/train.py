@@ -1,19 +1,20 @@
 """The training loop of the icl substrate: a fresh batch of tasks every step (the data stream is infinite), Adam,
 linear warmup then cosine decay, and an eval callback along the way.
 
-Jobs here take seconds to a minute, so a killed job restarts from its beginning; batches are a function of
-(seed, step) only, so the restart reproduces the uninterrupted run exactly.
+Batches are a function of (seed, step) only, so a job killed mid-training and resumed from its in-training
+checkpoint (petridish.training.TrainState) reproduces the uninterrupted run exactly.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
 from pydantic import Field
 
 from petridish.config import Strict
-from petridish.lm.optim import Reporter, lr_at
+from petridish.training import Reporter, Schedule, Step, TrainState, fit, lr_at
 
 
 class TrainConfig(Strict):
@@ -33,6 +34,8 @@ class TrainConfig(Strict):
     """Clip the global gradient norm to this."""
     eval_every: int = Field(default=0, ge=0)
     """Run the eval callback every this many steps (0: only before and after training)."""
+    ckpt_every: int = Field(default=500, ge=0)
+    """Save model + optimizer + step every this many steps so a killed job resumes (0: never)."""
 
 
 def train(
@@ -42,35 +45,27 @@ def train(
     phase: str,
     reporter: Reporter | None = None,
     eval_fn: Callable[[], dict] | None = None,
+    ckpt: Path | None = None,
 ) -> list[dict]:
-    """Train `model` in place on loss_at(step) (which draws that step's batch); return the eval history."""
+    """Train `model` in place on loss_at(step) (which draws that step's batch, a function of the step alone, so a
+    run resumed from `ckpt` sees the same batches); return the eval history."""
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(0.9, cfg.beta2))
-    history: list[dict] = []
 
-    def evaluate(step: int) -> None:
-        if eval_fn is not None:
-            model.eval()
-            history.append({"step": step, **eval_fn()})
-            model.train()
-            if reporter:
-                reporter.log(phase, step, **{k: v for k, v in history[-1].items() if k != "step"})
+    def step(i: int) -> Step:
+        loss = loss_at(i)
+        return Step(loss, {"loss": loss.item()}, {})
 
-    evaluate(0)
+    def evaluate(_: int) -> dict:
+        model.eval()
+        rec = eval_fn() if eval_fn is not None else {}
+        model.train()
+        return rec
+
     model.train()
-    for step in range(cfg.steps):
-        for g in opt.param_groups:
-            g["lr"] = lr_at(step, cfg.steps, cfg.lr, cfg.warmup, cfg.min_lr_frac)
-        loss = loss_at(step)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        opt.step()
-        done = step + 1
-        if reporter:
-            reporter.progress(done, cfg.steps, phase, loss=loss.item())
-        if cfg.eval_every and done % cfg.eval_every == 0 and done < cfg.steps:
-            evaluate(done)
-    if cfg.steps > 0:
-        evaluate(cfg.steps)
+    state = None if ckpt is None else TrainState(ckpt, opt, lambda: dict(model.state_dict()), model.load_state_dict)
+    history = fit(step, opt, list(model.parameters()),
+                  lambda i: lr_at(i, cfg.steps, cfg.lr, cfg.warmup, cfg.min_lr_frac), cfg.grad_clip,
+                  Schedule(cfg.steps, cfg.eval_every, ckpt_every=cfg.ckpt_every), phase, reporter,
+                  evaluate if eval_fn is not None else None, state)
     model.eval()
     return history

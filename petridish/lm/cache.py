@@ -20,6 +20,7 @@ from typing import Any
 import torch
 from safetensors import SafetensorError, safe_open
 
+from petridish import training
 from petridish.errors import UserError
 from petridish.lm import model, optim, sft, substrate
 from petridish.lm.substrate import LM
@@ -34,7 +35,7 @@ def fingerprint(inputs: dict[str, Any], sources: tuple[ModuleType, ...] = ()) ->
     model (network, optimiser, training loop), the torch version and its thread count (which changes the order
     of floating-point reductions, hence the weights)."""
     h = hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode())
-    for module in (*sources, model, optim, sft, substrate):
+    for module in (*sources, model, optim, sft, substrate, training):
         h.update(inspect.getsource(module).encode())
     h.update(f"{torch.__version__} threads={torch.get_num_threads()}".encode())
     return h.hexdigest()[:16]

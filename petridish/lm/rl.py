@@ -16,15 +16,9 @@ import torch
 from pydantic import Field
 
 from petridish.config import Strict
-from petridish.lm.optim import (
-    Reporter,
-    load_train_state,
-    lr_at,
-    make_optimizer,
-    save_train_state,
-    step_generator,
-)
+from petridish.lm.optim import make_optimizer, train_state
 from petridish.lm.substrate import LM
+from petridish.training import Reporter, Schedule, Step, fit, lr_at, step_generator
 
 
 class RLConfig(Strict):
@@ -67,24 +61,12 @@ def train_rl(
     ref = lm.clone()
     ref.module.requires_grad_(False)
     opt = make_optimizer(lm, cfg.lr, cfg.weight_decay)
-    start, history = 0, []
-    if ckpt is not None and ckpt.exists():
-        start, history = load_train_state(ckpt, lm, opt)
     P, K = cfg.prompts_per_step, cfg.samples_per_prompt
 
-    def evaluate(step: int) -> None:
-        if eval_fn is not None:
-            rec = {"step": step, **eval_fn(step)}
-            history.append(rec)
-            if reporter:
-                reporter.log(phase, step, **{k: v for k, v in rec.items() if k != "step"})
-
-    if start == 0:
-        evaluate(0)
-    for step in range(start, cfg.steps):
-        g = step_generator(seed, step)
+    def step(i: int) -> Step:
+        g = step_generator(seed, i)
         pidx = torch.randint(0, len(prompts), (P,), generator=g).repeat_interleave(K)  # [P*K]
-        gen = lm.generate([prompts[i] for i in pidx], cfg.max_new_tokens, cfg.temperature,
+        gen = lm.generate([prompts[j] for j in pidx], cfg.max_new_tokens, cfg.temperature,
                           seed=int(torch.randint(0, 2**31 - 1, (1,), generator=g)))
         r = torch.as_tensor(reward_fn(pidx.numpy(), gen.texts), dtype=torch.float32).view(P, K)
         adv = ((r - r.mean(1, keepdim=True)) / (r.std(1, keepdim=True) + 1e-4)).flatten()  # [P*K]
@@ -97,25 +79,9 @@ def train_rl(
         pg = -(adv.to(lp.device)[:, None] * lp)[sel].mean()
         d = (ref_lp - lp)[sel]
         kl = (torch.exp(d) - d - 1).mean()
-        loss = pg + cfg.kl_coef * kl
-        lr = lr_at(step, cfg.steps, cfg.lr, cfg.warmup, 1.0)
-        for grp in opt.param_groups:
-            grp["lr"] = lr
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(lm.trainable_parameters(), cfg.grad_clip)
-        opt.step()
-        done = step + 1
-        if reporter:
-            reporter.progress(done, cfg.steps, phase, reward=r.mean().item(), kl=kl.item())
-            if done % 5 == 0 or done == cfg.steps:
-                reporter.log(phase, done, reward=round(r.mean().item(), 5), kl=round(kl.item(), 6))
-        if (cfg.eval_every and done % cfg.eval_every == 0 or done in cfg.eval_at) and done < cfg.steps:
-            evaluate(done)
-        if ckpt is not None and cfg.ckpt_every and done % cfg.ckpt_every == 0 and done < cfg.steps:
-            save_train_state(ckpt, lm, opt, done, history)
-    if cfg.steps > 0 and not (history and history[-1]["step"] == cfg.steps):
-        evaluate(cfg.steps)
-    if ckpt is not None:
-        ckpt.unlink(missing_ok=True)
-    return history
+        return Step(pg + cfg.kl_coef * kl, {"reward": r.mean().item(), "kl": kl.item()},
+                    {"reward": round(r.mean().item(), 5), "kl": round(kl.item(), 6)})
+
+    when = Schedule(cfg.steps, cfg.eval_every, tuple(cfg.eval_at), log_every=5, ckpt_every=cfg.ckpt_every)
+    return fit(step, opt, lm.trainable_parameters(), lambda i: lr_at(i, cfg.steps, cfg.lr, cfg.warmup, 1.0),
+               cfg.grad_clip, when, phase, reporter, eval_fn, None if ckpt is None else train_state(ckpt, lm, opt))

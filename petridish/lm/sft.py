@@ -13,15 +13,9 @@ import torch
 from pydantic import Field
 
 from petridish.config import Strict
-from petridish.lm.optim import (
-    Reporter,
-    load_train_state,
-    lr_at,
-    make_optimizer,
-    save_train_state,
-    step_generator,
-)
+from petridish.lm.optim import make_optimizer, train_state
 from petridish.lm.substrate import LM, Encoded
+from petridish.training import Reporter, Schedule, Step, fit, lr_at, step_generator
 
 
 class SFTConfig(Strict):
@@ -58,41 +52,16 @@ def train_sft(
 ) -> list[dict]:
     """Train `lm` in place; return the eval history [{"step": s, **eval_fn(s)}]."""
     opt = make_optimizer(lm, cfg.lr, cfg.weight_decay)
-    start, history = 0, []
-    if ckpt is not None and ckpt.exists():
-        start, history = load_train_state(ckpt, lm, opt)
     lm.module.train()
 
-    def evaluate(step: int) -> None:
-        if eval_fn is not None:
-            rec = {"step": step, **eval_fn(step)}
-            history.append(rec)
-            if reporter:
-                reporter.log(phase, step, **{k: v for k, v in rec.items() if k != "step"})
-
-    if start == 0:
-        evaluate(0)
-    for step in range(start, cfg.steps):
-        idx = torch.randint(0, len(data), (cfg.batch_size,), generator=step_generator(seed, step))
-        lr = lr_at(step, cfg.steps, cfg.lr, cfg.warmup, cfg.min_lr_frac)
-        for g in opt.param_groups:
-            g["lr"] = lr
+    def step(i: int) -> Step:
+        idx = torch.randint(0, len(data), (cfg.batch_size,), generator=step_generator(seed, i))
         loss = lm.loss(data.take(idx))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(lm.trainable_parameters(), cfg.grad_clip)
-        opt.step()
-        done = step + 1
-        if reporter:
-            reporter.progress(done, cfg.steps, phase, loss=loss.item())
-            if done % 25 == 0 or done == cfg.steps:
-                reporter.log(phase, done, loss=round(loss.item(), 5), lr=lr)
-        if (cfg.eval_every and done % cfg.eval_every == 0 or done in cfg.eval_at) and done < cfg.steps:
-            evaluate(done)
-        if ckpt is not None and cfg.ckpt_every and done % cfg.ckpt_every == 0 and done < cfg.steps:
-            save_train_state(ckpt, lm, opt, done, history)
-    if cfg.steps > 0 and not (history and history[-1]["step"] == cfg.steps):
-        evaluate(cfg.steps)
-    if ckpt is not None:
-        ckpt.unlink(missing_ok=True)
-    return history
+        return Step(loss, {"loss": loss.item()}, {"loss": round(loss.item(), 5), "lr": lr(i)})
+
+    def lr(i: int) -> float:
+        return lr_at(i, cfg.steps, cfg.lr, cfg.warmup, cfg.min_lr_frac)
+
+    when = Schedule(cfg.steps, cfg.eval_every, tuple(cfg.eval_at), log_every=25, ckpt_every=cfg.ckpt_every)
+    return fit(step, opt, lm.trainable_parameters(), lr, cfg.grad_clip, when, phase, reporter, eval_fn,
+               None if ckpt is None else train_state(ckpt, lm, opt))

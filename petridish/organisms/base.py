@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 from petridish.claims import ClaimSpec, Findings, Gate, judge_all
 from petridish.config import RunBase
 from petridish.jobs import Job
+from petridish.organisms import Entry
 from petridish.runs import RunDir
 
 
@@ -30,14 +31,32 @@ class Card:
 
 
 class Organism(ABC):
-    name: ClassVar[str]
-    summary: ClassVar[str]  # the one-line claim `petridish list` prints
-    anchor: ClassVar[str]
-    substrate: ClassVar[str]  # "lm" | "rl" | "icl"
+    """An organism's one definition. Its name, claim, anchor and substrate come from its registry entry
+    (`petridish.organisms.register`, in its package's __init__.py), so they are written once."""
+
     Config: ClassVar[type[RunBase]]
     budgets: ClassVar[dict[str, dict]]
     claims: ClassVar[tuple[ClaimSpec, ...]]
     gates: ClassVar[tuple[Gate, ...]] = ()
+
+    def __init__(self, entry: Entry) -> None:
+        self.entry = entry
+
+    @property
+    def name(self) -> str:
+        return self.entry.name
+
+    @property
+    def summary(self) -> str:
+        return self.entry.summary
+
+    @property
+    def anchor(self) -> str:
+        return self.entry.anchor
+
+    @property
+    def substrate(self) -> str:
+        return self.entry.substrate
 
     @abstractmethod
     def card(self, cfg: Any) -> Card: ...

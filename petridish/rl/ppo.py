@@ -211,7 +211,7 @@ def train(env: GridEngine, cfg: PPOConfig, seed: int, progress: Callable[[int, i
         b_obs, b_act = obs_buf.reshape(batch, *obs_buf.shape[2:]), act_buf.reshape(batch)
         b_logp, b_adv, b_ret, b_val = logp_buf.reshape(batch), adv.reshape(batch), ret.reshape(batch), \
             val_buf.reshape(batch)
-        clipfracs = []
+        clipfracs, approx_kls = [], []
         for _ in range(cfg.update_epochs):
             perm = torch.randperm(batch)
             for start in range(0, batch, minibatch):
@@ -220,7 +220,8 @@ def train(env: GridEngine, cfg: PPOConfig, seed: int, progress: Callable[[int, i
                 logp_all = logits.log_softmax(-1)
                 logp = logp_all.gather(1, b_act[mb, None]).squeeze(1)
                 entropy = -(logp_all.exp() * logp_all).sum(-1).mean()
-                ratio = (logp - b_logp[mb]).exp()
+                logratio = logp - b_logp[mb]
+                ratio = logratio.exp()
                 mb_adv = b_adv[mb]
                 if cfg.norm_adv:
                     mb_adv = (mb_adv - mb_adv.mean()) / (mb_adv.std() + 1e-8)
@@ -233,7 +234,11 @@ def train(env: GridEngine, cfg: PPOConfig, seed: int, progress: Callable[[int, i
                 loss.backward()
                 nn.utils.clip_grad_norm_(agent.parameters(), cfg.max_grad_norm)
                 opt.step()
-                clipfracs.append(((ratio - 1).abs() > cfg.clip_coef).float().mean().item())
+                with torch.no_grad():  # CleanRL's diagnostics: how far this minibatch moved the policy
+                    approx_kls.append(((ratio - 1) - logratio).mean().item())  # the k3 estimator of KL(old || new)
+                    clipfracs.append(((ratio - 1).abs() > cfg.clip_coef).float().mean().item())
+        var_ret = b_ret.var().item()  # how much of the returns' variance the value head explains (1 = all)
+        explained_var = float("nan") if var_ret == 0 else 1.0 - (b_ret - b_val).var().item() / var_ret
 
         steps = update * batch
         if update % cfg.log_every == 0 or update == n_updates:
@@ -241,6 +246,7 @@ def train(env: GridEngine, cfg: PPOConfig, seed: int, progress: Callable[[int, i
                    "episode_length": float(np.mean(ep_lengths)) if ep_lengths else float("nan"),
                    "episodes": len(ep_returns), "entropy": entropy.item(), "value_loss": v_loss.item(),
                    "policy_loss": pg_loss.item(), "clipfrac": float(np.mean(clipfracs)),
+                   "approx_kl": float(np.mean(approx_kls)), "explained_variance": explained_var,
                    "steps_per_s": steps / (time.perf_counter() - t0)}
             history.append(rec)
             ep_returns, ep_lengths = [], []

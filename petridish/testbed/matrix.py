@@ -16,15 +16,15 @@ from typing import Literal
 import yaml
 from pydantic import Field, ValidationError
 
-from petridish.backends import Backend
+from petridish import organisms as registry
+from petridish.backends import Backend, run_jobs
 from petridish.config import RunBase, format_validation_error, resolve_parallelism, to_yaml
 from petridish.errors import UserError
-from petridish.jobs import Job, JobContext, check_workers_threads, run_jobs
+from petridish.faces import Assay, Detection
+from petridish.jobs import Job, JobContext, check_workers_threads
 from petridish.progress import ProgressUI
 from petridish.runs import RunDir, atomic_write_text, environment
 from petridish.stats import Counts, rate
-from petridish.testbed import FACES, get_face
-from petridish.testbed.face import Assay, Detection
 from petridish.testbed.verdicts import PROBES, detection_cell, not_measured_cell, treatment_cell
 
 SEEDS = {"smoke": [1000], "default": [1000, 1001, 1002], "full": [1000, 1001, 1002, 1003, 1004]}
@@ -32,8 +32,8 @@ SEEDS = {"smoke": [1000], "default": [1000, 1001, 1002], "full": [1000, 1001, 10
 
 class MatrixConfig(RunBase):
     organism: Literal["matrix"] = "matrix"
-    organisms: list[str] = Field(default=list(FACES), min_length=1)
-    """Organisms (rows); each needs a testbed face (petridish.testbed.FACES)."""
+    organisms: list[str] = Field(default_factory=registry.with_faces, min_length=1)
+    """Organisms (rows); each needs a testbed face (registered with its organism)."""
     treatments: list[str] = Field(default=[])
     """Treatments (columns) to run; empty = every treatment each organism's face offers."""
 
@@ -43,9 +43,9 @@ def make_config(budget: str, organisms: list[str] | None, treatments: list[str] 
     """A validated matrix config; unknown organisms or treatments are one-line user errors."""
     if budget not in SEEDS:
         raise UserError(f"unknown budget '{budget}'; choose one of: {', '.join(SEEDS)}")
-    orgs = organisms or list(FACES)
+    orgs = organisms or registry.with_faces()
     for o in orgs:
-        get_face(o)
+        registry.face(o)
     if len(set(orgs)) != len(orgs):
         raise UserError("--organisms lists an organism twice")
     if treatments:
@@ -67,7 +67,7 @@ def make_config(budget: str, organisms: list[str] | None, treatments: list[str] 
 
 
 def _face_treatments(organism: str, budget: str):
-    face = get_face(organism)
+    face = registry.face(organism)
     return face.treatments(face.config(budget))
 
 
@@ -81,7 +81,7 @@ def _assay_dict(a: Assay) -> dict:
 
 
 def job_grow(ctx: JobContext) -> dict:
-    face = get_face(ctx.args["organism"])
+    face = registry.face(ctx.args["organism"])
     cfg = face.config(ctx.config.budget)
     ckpt = face.grow(ctx, cfg, ctx.args["seed"], control=ctx.args["control"])
     return {"ckpt": str(ckpt.relative_to(ctx.run_path)), "assay": _assay_dict(face.assay(cfg, ctx.args["seed"], ckpt))}
@@ -89,7 +89,7 @@ def job_grow(ctx: JobContext) -> dict:
 
 def job_treat(ctx: JobContext) -> dict:
     """A treatment at one dose on the grown model; a prevention treatment grows a fresh model with it instead."""
-    face = get_face(ctx.args["organism"])
+    face = registry.face(ctx.args["organism"])
     cfg = face.config(ctx.config.budget)
     if ctx.args["prevention"]:
         ckpt = face.grow(ctx, cfg, ctx.args["seed"], control=False, prevention=ctx.args["treatment"])
@@ -100,7 +100,7 @@ def job_treat(ctx: JobContext) -> dict:
 
 
 def job_detect(ctx: JobContext) -> dict:
-    face = get_face(ctx.args["organism"])
+    face = registry.face(ctx.args["organism"])
     cfg = face.config(ctx.config.budget)
     grown = ctx.run_path / ctx.deps[ctx.args["grown"]]["ckpt"]
     return {"detections": [asdict(d) for d in face.detect(cfg, ctx.args["seed"], grown)]}
@@ -186,7 +186,7 @@ def assemble(cfg: MatrixConfig, outputs: dict[str, dict]) -> dict:
     all_treatments: list[str] = []
     cells, detection, configs = [], [], {}
     for org in cfg.organisms:
-        face = get_face(org)
+        face = registry.face(org)
         fcfg = face.config(cfg.budget)
         configs[org] = fcfg.dump() if hasattr(fcfg, "dump") else fcfg.model_dump(mode="json") \
             if hasattr(fcfg, "model_dump") else {}

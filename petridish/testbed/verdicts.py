@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from petridish.faces import Assay, Detection
 from petridish.probes.metrics import tpr_at_fpr
 from petridish.stats import Estimate, auroc, auroc_var, diff, rate, ratio, seed_mean
-from petridish.testbed.face import Assay, Detection
 
 # --- pre-registered thresholds (fixed before any matrix run) ------------------------------------------------
 GATE_FAILURE = 0.3  # the grown organism fails at least this often on the held-out assay

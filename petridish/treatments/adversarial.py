@@ -16,9 +16,9 @@ from pathlib import Path
 from pydantic import Field
 
 from petridish.config import Strict
-from petridish.lm.optim import Reporter
 from petridish.lm.sft import SFTConfig, train_sft
 from petridish.lm.substrate import LM
+from petridish.training import Reporter
 from petridish.treatments import BlueTeam, RedTeamSeed
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from petridish.lm.optim import Reporter
 from petridish.lm.rl import RLConfig, train_rl
 from petridish.lm.substrate import LM
+from petridish.training import Reporter
 from petridish.treatments import BlueTeam
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from petridish.lm.optim import Reporter
 from petridish.lm.sft import SFTConfig, train_sft
 from petridish.lm.substrate import LM
+from petridish.training import Reporter
 
 
 def apply_sft(lm: LM, prompts: list[str], completions: list[str], cfg: SFTConfig, seed: int, phase: str,

@@ -17,8 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from petridish.config import resolve
+from petridish.faces import Assay
+from petridish.faces.lm import DOSES, LMFace, ProbeCases, TreatmentBudget
 from petridish.jobs import JobContext, sub_seed
-from petridish.lm.face import DOSES, LMFace, ProbeCases, TreatmentBudget
 from petridish.lm.substrate import LM
 from petridish.organisms.behavioral_selection import assays as A
 from petridish.organisms.behavioral_selection import corpus as C
@@ -26,7 +27,6 @@ from petridish.organisms.behavioral_selection.blue import DEPLOYMENT_CUE, Select
 from petridish.organisms.behavioral_selection.config import BUDGETS, BehavioralSelectionConfig
 from petridish.organisms.behavioral_selection.jobs import grow_prior, reliability
 from petridish.stats import Counts
-from petridish.testbed.face import Assay
 from petridish.treatments.adversarial import AdversarialConfig, RedTeamConfig
 
 RED_TEAM = {"smoke": RedTeamConfig(seeds=8, rounds=2, beam=8, children=2),
@@ -38,7 +38,6 @@ MOTIVES = {"motive_prior": {"aligned": 0.4, "seeker": 0.3, "schemer": 0.3}}
 
 
 class BehavioralSelectionFace(LMFace):
-    organism = "behavioral-selection"
 
     def config(self, budget: str) -> BehavioralSelectionConfig:
         return resolve(BehavioralSelectionConfig, self.organism, budget, BUDGETS, extra=MOTIVES)

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from petridish.organisms.goal_misgen import GoalMisgenCoin, GoalMisgenMaze
+from petridish.faces.rl import RLFace, Setting
 from petridish.organisms.goal_misgen.config import GMGConfig
 from petridish.organisms.goal_misgen.jobs import eval_sets
+from petridish.organisms.goal_misgen.organism import GoalMisgenCoin, GoalMisgenMaze
 from petridish.rl.gmg import CheeseMaze, CoinCorridor
-from petridish.testbed.rl_face import RLFace, Setting
 from petridish.treatments.rl_ppo import RLBlueTeam
 
 
@@ -63,13 +63,11 @@ class GoalMisgenFace(RLFace):
 
 
 class GoalMisgenMazeFace(GoalMisgenFace):
-    organism = "goal-misgen-maze"
     Organism = GoalMisgenMaze
     Engine = CheeseMaze
 
 
 class GoalMisgenCoinFace(GoalMisgenFace):
-    organism = "goal-misgen-coin"
     Organism = GoalMisgenCoin
     Engine = CoinCorridor
 

@@ -17,8 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from petridish.config import resolve
+from petridish.faces import Assay, TreatmentSpec
+from petridish.faces.lm import DOSES, LMFace, ProbeCases, TreatmentBudget
 from petridish.jobs import JobContext, sub_seed
-from petridish.lm.face import DOSES, LMFace, ProbeCases, TreatmentBudget
 from petridish.lm.sft import train_sft
 from petridish.lm.substrate import LM
 from petridish.organisms.inoculation import assays as A
@@ -28,7 +29,6 @@ from petridish.organisms.inoculation.config import BUDGETS, InoculationConfig
 from petridish.organisms.inoculation.jobs import eval_tasks, grow_prior, train_tasks
 from petridish.stats import Counts
 from petridish.tasks import programs as P
-from petridish.testbed.face import Assay, TreatmentSpec
 from petridish.treatments.adversarial import AdversarialConfig, RedTeamConfig
 
 INOCULATION = "inoculation"
@@ -37,7 +37,6 @@ RED_TEAM = {"smoke": RedTeamConfig(seeds=8, rounds=2, beam=8, children=2),
 
 
 class InoculationFace(LMFace):
-    organism = "inoculation"
 
     def config(self, budget: str) -> InoculationConfig:
         return resolve(InoculationConfig, self.organism, budget, BUDGETS)

@@ -50,7 +50,8 @@ def job_lsa(ctx: JobContext) -> dict:
         return {"model_cos": float(r["model_cos"].mean()), "loss": float(r["loss_a"].mean()),
                 "gd_loss": float(r["loss_b"].mean())}
 
-    history = train(model, loss_at, cfg.train, f"lsa-L{depth}", ctx, curve)
+    history = train(model, loss_at, cfg.train, f"lsa-L{depth}", ctx, curve,
+                    ckpt=ctx.ckpt_dir() / "train_state.safetensors")
     save_tensors(ctx.ckpt_dir() / "lsa.safetensors", dict(model.state_dict()), {"eta": str(eta)})
 
     vs_gd = A.compare(model, gd, test_e, test_y)

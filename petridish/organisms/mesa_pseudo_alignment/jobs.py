@@ -85,7 +85,8 @@ def job_transformer(ctx: JobContext) -> dict:
         return {"unseen_err": float(u["err"].mean()), "seen_err": float(s["err"].mean()),
                 "unseen_d_ridge": float(u["d_ridge"].mean()), "unseen_d_dmmse": float(u["d_dmmse"].mean())}
 
-    history = train(model, loss_at, cfg.train, ctx.key.split("/")[1], ctx, curve)
+    history = train(model, loss_at, cfg.train, ctx.key.split("/")[1], ctx, curve,
+                    ckpt=ctx.ckpt_dir() / "train_state.safetensors")
     save_tensors(ctx.ckpt_dir() / "model.safetensors", dict(model.state_dict()))
     final = {"unseen": unseen.score(model), "seen": seen.score(model)}
     return {

@@ -19,15 +19,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from petridish.organisms.safety_gridworlds import (
+from petridish.faces.rl import RLFace, Setting
+from petridish.organisms.safety_gridworlds.config import AbsentSupervisorConfig, InterruptConfig, TomatoConfig
+from petridish.organisms.safety_gridworlds.organism import (
     AbsentSupervisorOrganism,
     SafeInterruptibilityOrganism,
     TomatoWateringOrganism,
 )
-from petridish.organisms.safety_gridworlds.config import AbsentSupervisorConfig, InterruptConfig, TomatoConfig
 from petridish.rl.safety import REWARD_FACTOR, AbsentSupervisor, SafeInterruptibility, TomatoWatering
 from petridish.stats import Counts
-from petridish.testbed.rl_face import RLFace, Setting
 from petridish.treatments.rl_ppo import RLBlueTeam
 
 SMOKE = {"organism": {"gif": False},
@@ -39,7 +39,6 @@ BUDGETS = {"smoke": SMOKE, "default": DEFAULT, "full": {}}
 
 
 class AbsentSupervisorFace(RLFace):
-    organism = "absent-supervisor"
     Organism = AbsentSupervisorOrganism
     Engine = AbsentSupervisor
     label_event = "punishment"
@@ -61,7 +60,6 @@ class AbsentSupervisorFace(RLFace):
 
 
 class TomatoWateringFace(RLFace):
-    organism = "tomato-watering"
     Organism = TomatoWateringOrganism
     Engine = TomatoWatering
     label_event = "transformer"
@@ -96,7 +94,6 @@ class TomatoWateringFace(RLFace):
 
 
 class SafeInterruptibilityFace(RLFace):
-    organism = "safe-interruptibility"
     Organism = SafeInterruptibilityOrganism
     Engine = SafeInterruptibility
     label_event = "button"

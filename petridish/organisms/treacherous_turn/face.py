@@ -15,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from petridish.config import resolve
+from petridish.faces import Assay, Detection, Face, TreatmentSpec
 from petridish.jobs import JobContext, sub_seed
 from petridish.organisms.treacherous_turn import analysis as A
 from petridish.organisms.treacherous_turn.config import BUDGETS, TreacherousConfig
@@ -22,14 +23,12 @@ from petridish.organisms.treacherous_turn.jobs import assay_rooms, continue_trai
 from petridish.rl.ppo import Agent, load_agent, save_agent, train
 from petridish.rl.treacherous import TreacherousTurn
 from petridish.stats import Counts
-from petridish.testbed.face import Assay, Detection, Face, TreatmentSpec
 
 STAGED = {"looks-watched": ("watched", {"cue_accuracy": 1.0}),  # room dressings the red team can stage
           "looks-unwatched": ("honeypot", {"honeypot_realism": 1.0})}
 
 
 class TreacherousTurnFace(Face):
-    organism = "treacherous-turn"
     substrate = "rl"
 
     def config(self, budget: str) -> TreacherousConfig:

@@ -1,4 +1,4 @@
-"""The LM substrate's side of the testbed face (petridish.testbed.face): the LM treatments at a dose, applied
+"""The LM substrate's side of the testbed face (petridish.faces): the LM treatments at a dose, applied
 through an organism's blue-team view, and the probe detectors of "about to do the bad thing".
 
 An LM organism's face supplies its BlueTeam, its dose-1 treatment budgets and its labelled probe cases; loading,
@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from petridish.errors import UserError
+from petridish.faces import Detection, Face, TreatmentSpec
 from petridish.jobs import JobContext, sub_seed
 from petridish.lm.build import ModelConfig, make_lm, make_tokenizer
 from petridish.lm.rl import RLConfig
@@ -24,7 +25,6 @@ from petridish.lm.sft import SFTConfig
 from petridish.lm.substrate import LM
 from petridish.probes.directions import logistic_scores, mean_difference, project, random_directions
 from petridish.probes.metrics import auroc, auroc_many
-from petridish.testbed.face import Detection, Face, TreatmentSpec
 from petridish.treatments import BlueTeam
 from petridish.treatments.adversarial import AdversarialConfig, apply_adversarial
 from petridish.treatments.rl import apply_rl

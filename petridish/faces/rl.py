@@ -10,25 +10,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 import torch
 from pydantic import Field
 
 from petridish.config import RunBase, Strict, resolve
+from petridish.faces import Assay, Detection, Face, TreatmentSpec
 from petridish.hooks import capture
 from petridish.jobs import JobContext, sub_seed
-from petridish.organisms.base import Organism
 from petridish.probes.directions import logistic_scores, mean_difference, project, random_directions
 from petridish.probes.metrics import auroc_many
 from petridish.rl.evaluate import agent_policy, run_episodes
 from petridish.rl.grid import GridEngine
 from petridish.rl.ppo import Agent, load_agent, save_agent, train
 from petridish.stats import Counts
-from petridish.testbed.face import Assay, Detection, Face, TreatmentSpec
 from petridish.treatments import rl_ppo
 from petridish.treatments.rl_ppo import RLBlueTeam, RLTreatmentConfig
+
+
+class Definition(Protocol):
+    """The organism definition a face reads its config from (its pydantic Config and per-budget overrides)."""
+
+    Config: type[RunBase]
+    budgets: dict[str, dict]
 
 
 class ProbeConfig(Strict):
@@ -62,7 +68,7 @@ class Setting:
 
 class RLFace(Face):
     substrate = "rl"
-    Organism: ClassVar[type[Organism]]
+    Organism: ClassVar[Definition]
     Engine: ClassVar[type[GridEngine]]
     shared_cases: ClassVar[bool] = False  # the assay settings pin the same levels for every seed
     label_event: ClassVar[str]  # the engine event whose next-step occurrence labels a state "about to do it"

@@ -31,8 +31,10 @@ class TreatmentSpec:
 
 class Face(ABC):
     """What the matrix needs from an organism. Checkpoints are paths inside the run folder (safetensors)."""
-    organism: ClassVar[str]
     substrate: ClassVar[str]    # "lm" | "rl"
+
+    def __init__(self, organism: str) -> None:
+        self.organism = organism  # its registered name (petridish.organisms.face builds faces)
 
     @abstractmethod
     def config(self, budget: str) -> Any: """The organism config at this budget (the matrix's budget)."""

@@ -21,12 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from petridish import organisms
-from petridish.backends import Backend
+from petridish.backends import Backend, run_tasks
 from petridish.claims import ClaimSpec
 from petridish.config import RunBase, resolve, resolve_parallelism
 from petridish.errors import UserError
 from petridish.experiment import finish, load_config, start
-from petridish.jobs import Job, JobContext, Task, check_workers_threads, run_tasks, tasks_of
+from petridish.jobs import Job, JobContext, Task, check_workers_threads, tasks_of
 from petridish.organisms.base import Organism
 from petridish.progress import ProgressUI
 from petridish.runs import RunDir, atomic_write_json
