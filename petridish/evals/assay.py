@@ -75,7 +75,11 @@ def resolve_model(model: str, job: str | None = None) -> ModelSpec:
     from petridish.lm.models import resolve as resolve_named
 
     if model in MODELS:
-        return ModelSpec("hf/local", {"model_path": resolve_named(model)}, chat=True)
+        from petridish.lm.hf import check_causal_lm_folder  # (and Hugging Face offline: a local folder)
+
+        path = resolve_named(model)
+        check_causal_lm_folder(path)
+        return ModelSpec("hf/local", {"model_path": path}, chat=True)
 
     if _looks_like_path(model):
         path = Path(model).expanduser().resolve()
