@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import sys
 import time
+from importlib.metadata import version
 from pathlib import Path
 
 from rich.console import Console
@@ -23,6 +24,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="petridish",
         description="Grow model organisms of misalignment and measure, with controls and confidence intervals, "
         "whether a published claim reproduces.")
+    p.add_argument("--version", action="version", version=f"petridish {version('petridish')}")
     sub = p.add_subparsers(dest="cmd", required=True)
     sub.add_parser("list", help="every organism with its one-line claim and anchor paper")
     r = sub.add_parser("run", help="grow an organism, apply treatments, measure, write a run folder")
@@ -37,6 +39,7 @@ def _parser() -> argparse.ArgumentParser:
                    "grow the organism in (LM organisms)")
     r.add_argument("--workers", type=int, help="worker processes (default: one per CPU core)")
     r.add_argument("--resume", metavar="RUN_DIR", help="continue a killed run from its folder")
+    _rerun_bad_arg(r)
     r.add_argument("--quiet", action="store_true", help="no progress bars")
     _backend_args(r)
     _sweep_parser(sub)
@@ -48,15 +51,22 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--out", help="run folder to create (default: runs/matrix-BUDGET-TIMESTAMP)")
     m.add_argument("--workers", type=int, help="worker processes (default: one per CPU core)")
     m.add_argument("--resume", metavar="RUN_DIR", help="continue a killed matrix run from its folder")
+    _rerun_bad_arg(m)
     m.add_argument("--quiet", action="store_true", help="no progress bars")
     _backend_args(m)
     s = sub.add_parser("show", help="print a finished run's results table (a matrix run: its leaderboard)")
     s.add_argument("run_dir")
-    s.add_argument("--markdown", action="store_true", help="a matrix run's leaderboard as a Markdown table")
+    s.add_argument("--markdown", action="store_true", help="as Markdown (a matrix run: its leaderboard)")
     rep = sub.add_parser("report", help="(re)write a run's report.html and plots")
     rep.add_argument("run_dir")
     _assay_parser(sub)
     _models_parser(sub)
+    e = sub.add_parser("export", help="write a grown language-model organism as a folder transformers loads, "
+                       "with a model card")
+    e.add_argument("run_dir")
+    e.add_argument("out", help="folder to create (config.json, model.safetensors, tokenizer, README.md)")
+    e.add_argument("--job", help="the job whose model to export, e.g. s1000/backdoor-normal (needed when the run "
+                   "saved several)")
     return p
 
 
@@ -91,9 +101,20 @@ def cmd_models(a: argparse.Namespace) -> None:
 
 # --- backends (issue 16) ------------------------------------------------------------------------------------
 def _backend_args(p: argparse.ArgumentParser) -> None:
+    _log_arg(p)
     p.add_argument("--backend", default="local", help="local (process pool, default) | ray")
     p.add_argument("--address", help="Ray cluster to join, HOST:PORT or ray://HOST:PORT (default: $RAY_ADDRESS, "
                    "else a local Ray instance); its nodes must see the run folder (shared filesystem)")
+
+
+def _rerun_bad_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--rerun-bad", action="store_true",
+                   help="with --resume: run again the jobs whose output file is corrupt or was edited")
+
+
+def _check_rerun_bad(a: argparse.Namespace) -> None:
+    if a.rerun_bad and not a.resume:
+        raise UserError("--rerun-bad applies to --resume RUN_DIR (a new run has no job files to check)")
 
 
 def _seed_worker_overrides(a: argparse.Namespace) -> dict:
@@ -115,6 +136,28 @@ def _connect(a: argparse.Namespace):
     return connect(a.backend, a.address)
 
 
+# --- tracking (issue 25): --log tensorboard | wandb, fed by metrics.jsonl ----------------------------------------
+def _log_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--log", metavar="TRACKER", help="also log metrics to tensorboard (event files in "
+                   "RUN/tensorboard/) or wandb (an offline run in RUN/wandb/)")
+
+
+def _check_log(a: argparse.Namespace) -> None:
+    if a.log:
+        from petridish.tracking import require
+
+        require(a.log)
+
+
+def _follow(a: argparse.Namespace, top: Path, metrics: dict[str, Path]):
+    """While a run executes, forward its metrics.jsonl files ({prefix: path}) to the --log tracker, if any."""
+    if not a.log:
+        return contextlib.nullcontext()
+    from petridish.tracking import Source, follow
+
+    return follow(a.log, top, [Source(prefix, path) for prefix, path in metrics.items()])
+
+
 # --- sweep (issue 16) ------------------------------------------------------------------------------------------
 def _sweep_parser(sub) -> None:
     w = sub.add_parser("sweep", help="run an organism over a grid of config values; a phase diagram per claim")
@@ -128,21 +171,24 @@ def _sweep_parser(sub) -> None:
     w.add_argument("--workers", type=int, help="worker processes (local backend; default: one per CPU core)")
     w.add_argument("--out", help="sweep folder to create (default: runs/sweep-ORGANISM-BUDGET-TIMESTAMP)")
     w.add_argument("--resume", metavar="SWEEP_DIR", help="continue a killed sweep from its folder")
+    _rerun_bad_arg(w)
     w.add_argument("--quiet", action="store_true", help="no progress bars")
     _backend_args(w)
 
 
 def cmd_sweep(a: argparse.Namespace) -> None:
+    _check_log(a)  # before anything is imported or written
     from petridish import organisms, sweep
     from petridish.progress import ProgressUI
     from petridish.sweep.phase import phase_figures, sweep_table
 
+    _check_rerun_bad(a)
     if a.resume:
         if a.organism or a.axis or a.seeds or a.config or a.set or a.out or a.workers or a.budget != "default":
             raise UserError("--resume continues a sweep with its saved grid and configs; drop the organism, "
                             "--axis, --budget, --seeds, --config, --set, --out and --workers")
         path = Path(a.resume)
-        org, axes, cells = sweep.open_sweep(path)
+        org, axes, cells = sweep.open_sweep(path, a.rerun_bad)
     else:
         if not a.organism:
             raise UserError("name an organism to sweep (see `petridish list`), or pass --resume SWEEP_DIR")
@@ -158,7 +204,9 @@ def cmd_sweep(a: argparse.Namespace) -> None:
         if not a.quiet:
             print(f"{org.name} sweep ({cfg0.budget}, {len(cells)} cells) -> {path}  "
                   f"[{backend.describe(cfg0.workers, cfg0.threads)}]", file=sys.stderr)
-        results = sweep.run(org, axes, cells, path, backend, ProgressUI(enabled=not a.quiet))
+        with _follow(a, path, {f"{cell.name}/": r.path / "metrics.jsonl" for cell, r, _ in cells}):
+            results = sweep.run(org, axes, cells, path, backend,
+                                ProgressUI(enabled=not a.quiet, name=f"{org.name} sweep ({cfg0.budget})"))
     Console().print(sweep_table(f"{org.name} sweep ({cfg0.budget} budget, seeds {cfg0.seeds})", axes, results))
     for f in phase_figures(org.name, axes, results, path):
         Console().print(f"phase diagram: {f}")
@@ -206,21 +254,34 @@ def cmd_list() -> None:
     for name, e in organisms.entries().items():  # the registry's light entries: no organism is imported
         t.add_row(name, e.substrate, e.summary, e.anchor)
     Console().print(t)
+    _list_env_ids()
+
+
+def _list_env_ids() -> None:
+    """The gymnasium ids (gymnasium >= 1.0 reads no plugins: the `petridish:` prefix imports the package)."""
+    from petridish.rl.registration import env_ids
+
+    print("\ngymnasium environments: gym.make(\"petridish:ID\") (or `import petridish` first, then the ID alone)")
+    for env_id in env_ids():
+        print(f"  {env_id}")
 
 
 def cmd_run(a: argparse.Namespace) -> None:
+    _check_log(a)  # before anything is imported or written
     from petridish import organisms
     from petridish.config import resolve
-    from petridish.experiment import execute, load_config, start
     from petridish.progress import ProgressUI
     from petridish.report.table import print_result
     from petridish.runs import RunDir
 
+    _check_rerun_bad(a)
     if a.resume:
         if a.config or a.set or a.seeds or a.model or a.out or a.workers:
             raise UserError("--resume continues a run with its saved config; drop --config/--set/--seeds/"
                             "--model/--out/--workers, or start a new run")
-        run = RunDir.open(Path(a.resume))
+        run = RunDir.resume(Path(a.resume), a.rerun_bad)
+        from petridish.experiment import load_config  # torch loads here, after the cheap checks
+
         org, cfg = load_config(run)
         if a.organism and a.organism != org.name:
             raise UserError(f"{a.resume} is a run of '{org.name}', not '{a.organism}'")
@@ -241,13 +302,17 @@ def cmd_run(a: argparse.Namespace) -> None:
             extra["model"] = {"path": str(Path(path).resolve())}
         cfg = resolve(org.Config, org.name, a.budget, org.budgets, a.config, a.set, extra)
         out = Path(a.out) if a.out else Path("runs") / f"{org.name}-{cfg.budget}-{time.strftime('%Y%m%d-%H%M%S')}"
+    from petridish.experiment import execute, start
+
     with contextlib.closing(_connect(a)) as backend:
         if not a.resume:
             run, cfg = start(org, cfg, out)
         if not a.quiet:
             print(f"{org.name} ({cfg.budget}) -> {run.path}  [{backend.describe(cfg.workers, cfg.threads)}]",
                   file=sys.stderr)
-        result = execute(org, cfg, run, ProgressUI(enabled=not a.quiet), backend)
+        with _follow(a, run.path, {"": run.path / "metrics.jsonl"}):
+            result = execute(org, cfg, run, ProgressUI(enabled=not a.quiet, name=f"{org.name} ({cfg.budget})"),
+                             backend)
     print_result(result)
     Console().print(f"run folder: {run.path}  (report: {run.path / 'report.html'})")
 
@@ -257,16 +322,18 @@ def _csv(x: str | None) -> list[str] | None:
 
 
 def cmd_matrix(a: argparse.Namespace) -> None:
+    _check_log(a)  # before anything is imported or written
     from petridish.progress import ProgressUI
     from petridish.runs import RunDir
     from petridish.testbed import matrix
     from petridish.testbed.report import print_leaderboard
 
+    _check_rerun_bad(a)
     if a.resume:
         if a.organisms or a.treatments or a.seeds or a.out or a.workers or a.budget != "default":
             raise UserError("--resume continues a matrix with its saved config; drop --budget/--organisms/"
                             "--treatments/--seeds/--out/--workers, or start a new run")
-        run = RunDir.open(Path(a.resume))
+        run = RunDir.resume(Path(a.resume), a.rerun_bad)
         cfg = matrix.load_config(run)
     else:
         cfg = matrix.make_config(a.budget, _csv(a.organisms), _csv(a.treatments), a.seeds, a.workers)
@@ -277,7 +344,8 @@ def cmd_matrix(a: argparse.Namespace) -> None:
         if not a.quiet:
             print(f"matrix ({cfg.budget}) -> {run.path}  [{backend.describe(cfg.workers, cfg.threads)}]",
                   file=sys.stderr)
-        result = matrix.execute(cfg, run, ProgressUI(enabled=not a.quiet), backend)
+        with _follow(a, run.path, {"": run.path / "metrics.jsonl"}):
+            result = matrix.execute(cfg, run, ProgressUI(enabled=not a.quiet, name=f"matrix ({cfg.budget})"), backend)
     print_leaderboard(result)
     Console().print(f"run folder: {run.path}  (report: {run.path / 'report.html'})")
 
@@ -295,9 +363,17 @@ def cmd_show(a: argparse.Namespace) -> None:
         else:
             print_leaderboard(result)
     elif a.markdown:
-        raise UserError("--markdown prints a matrix run's leaderboard; this is a run of one organism")
+        from petridish.report.markdown import claims_markdown
+
+        print(claims_markdown(result))
     else:
         print_result(result)
+
+
+def cmd_export(a: argparse.Namespace) -> None:
+    from petridish.export import export
+
+    print(export(Path(a.run_dir), a.job, Path(a.out)))
 
 
 def cmd_report(a: argparse.Namespace) -> None:
@@ -322,7 +398,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         {"list": lambda: cmd_list(), "run": lambda: cmd_run(a), "matrix": lambda: cmd_matrix(a),
          "show": lambda: cmd_show(a), "report": lambda: cmd_report(a), "sweep": lambda: cmd_sweep(a),
-         "assay": lambda: cmd_assay(a), "models": lambda: cmd_models(a)}[a.cmd]()
+         "assay": lambda: cmd_assay(a), "models": lambda: cmd_models(a),
+         "export": lambda: cmd_export(a)}[a.cmd]()
     except UserError as e:
         print(f"petridish: error: {e}", file=sys.stderr)
         sys.exit(2)

@@ -49,14 +49,19 @@ def execute(organism: Organism, cfg: RunBase, run: RunDir, ui: ProgressUI | None
             backend: Backend | None = None) -> dict:
     """Run every unfinished job (on the backend; default the local pool), then write result.json and the report."""
     started = time.time()
+    ui = ui or ProgressUI(enabled=False)
+    ui.status("preparing data")
     organism.prepare(cfg, run)
     outputs = run_jobs(run, organism.jobs(cfg), cfg, cfg.workers, cfg.threads, ui, backend)
-    return finish(organism, cfg, run, outputs, started)
+    return finish(organism, cfg, run, outputs, started, ui)
 
 
-def finish(organism: Organism, cfg: RunBase, run: RunDir, outputs: dict[str, dict], started: float) -> dict:
+def finish(organism: Organism, cfg: RunBase, run: RunDir, outputs: dict[str, dict], started: float,
+           ui: ProgressUI | None = None) -> dict:
     """result.json and the report from the finished jobs' outputs (by job key). started: time.time() when this
     session started (a sweep's: its cells may finish in other processes or on other nodes)."""
+    ui = ui or ProgressUI(enabled=False)
+    ui.status("judging claims")
     body = organism.assemble(cfg, outputs, run)
     stages: dict[str, float] = {}
     stages_cpu: dict[str, float] = {}
@@ -85,5 +90,16 @@ def finish(organism: Organism, cfg: RunBase, run: RunDir, outputs: dict[str, dic
     if body.get("tables"):  # optional extra tables: [{"title", "columns", "rows"}] of preformatted cells
         result["tables"] = body["tables"]
     run.write_json("result.json", result)
+    record_provenance(run, outputs)
+    ui.status("writing report.html and plots")
     write_report(organism, cfg, result, run)
     return result
+
+
+def record_provenance(run: RunDir, outputs: dict[str, dict]) -> None:
+    """Where each job's model came from, for the jobs that say ("source": "trained" / "cache"), in env.json: a
+    cache hit changes no number, and a run resumed after its cache entry was stored must give the same result.json."""
+    provenance = {key: out["source"] for key, out in outputs.items() if "source" in out}
+    if provenance:
+        env = run.read_json("env.json") if (run.path / "env.json").is_file() else {}
+        run.write_json("env.json", {**env, "provenance": provenance})

@@ -14,14 +14,15 @@ ROOT = Path(__file__).resolve().parents[1] / "petridish"
 LAYERS: list[tuple[str, tuple[str, ...]]] = [  # bottom to top; a module belongs to the longest prefix that names it
     ("core", ("petridish.errors", "petridish.stats", "petridish.claims", "petridish.config", "petridish.runs",
               "petridish.hooks", "petridish.progress", "petridish.jobs", "petridish.training",
-              "petridish.report.plots")),
+              "petridish.report.plots", "petridish.tracking")),
     ("substrates", ("petridish.lm", "petridish.rl", "petridish.icl", "petridish.tasks")),
     ("backends", ("petridish.backends",)),
     ("techniques", ("petridish.treatments", "petridish.probes")),
     ("faces", ("petridish.faces",)),
     ("organisms", ("petridish.organisms",)),
     ("report", ("petridish.report",)),
-    ("commands", ("petridish.experiment", "petridish.sweep", "petridish.testbed", "petridish.evals")),
+    ("commands", ("petridish.experiment", "petridish.sweep", "petridish.testbed", "petridish.evals",
+                  "petridish.export")),
     ("cli", ("petridish.cli", "petridish.__main__")),
 ]
 SIDEWAYS = {("petridish.icl", "petridish.lm.model")}

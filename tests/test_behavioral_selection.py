@@ -277,6 +277,7 @@ def test_smoke_run_writes_a_complete_run_folder(smoke):
     pred = json.loads((run / "predictions.json").read_text())
     assert pred["imperfect-monitoring"]["ranking"] == [["seeker"], ["aligned"], ["schemer"]]
     assert set(r["metrics"]["shifts"]["rl"]) == set(pred)
-    assert r["controls"]["prior_source"] == {"s1000/prior": "trained", "s1000/prior-control": "trained"}
+    provenance = json.loads((run / "env.json").read_text())["provenance"]
+    assert provenance == {"s1000/prior": "trained", "s1000/prior-control": "trained"}
     files = list((run / "checkpoints").rglob("*.*"))
     assert files and all(f.suffix == ".safetensors" for f in files)

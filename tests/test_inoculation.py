@@ -265,7 +265,8 @@ def test_smoke_run_writes_a_complete_run_folder(smoke):
     assert set(arms) == {*K.ARMS, "P0", "P1", "P2"}
     assert arms["B"]["leakage"]["cases"] == 24 and len(arms["B"]["leakage"]["per_seed"]) == 1
     assert set(r["metrics"]["prior"]) >= {"neutral", "C", "E", "G", "negated", "irrelevant"}
-    assert r["controls"]["prior_source"] == ["trained"] and r["card"]["rung"] == 2
+    assert json.loads((run / "env.json").read_text())["provenance"]["s1000/prior"] == "trained"
+    assert "prior_source" not in r["controls"] and r["card"]["rung"] == 2
     files = list((run / "checkpoints").rglob("*.*"))
     assert any(f.suffix == ".safetensors" for f in files) and all(f.suffix == ".safetensors" for f in files)
 
@@ -273,7 +274,7 @@ def test_smoke_run_writes_a_complete_run_folder(smoke):
 def test_next_run_reuses_the_cached_prior(smoke):
     first = json.loads((smoke / "first" / "result.json").read_text())
     second = json.loads((smoke / "second" / "result.json").read_text())
-    assert second["controls"]["prior_source"] == ["cache"]
+    assert json.loads((smoke / "second" / "env.json").read_text())["provenance"]["s1000/prior"] == "cache"
     assert second["metrics"]["prior_fingerprint"] == first["metrics"]["prior_fingerprint"]
     a, b = (json.loads((smoke / run / "jobs" / "s1000" / "prior-assay.json").read_text())
             for run in ("first", "second"))
@@ -283,3 +284,23 @@ def test_next_run_reuses_the_cached_prior(smoke):
     r1 = next(c for c in second["claims"] if c["id"] == "R1")
     assert "needs arms A, B" in r1["note"] and r1["estimate"] != r1["estimate"]  # NaN: not measured
     assert all(c["missing"] for c in r1["conditions"])
+
+
+def test_resumed_after_the_prior_reached_the_cache_gives_the_same_result_json(smoke, tmp_path):
+    """Killed after its prior was stored in the cache but before the prior's job file was written, a run resumes
+    from the cache: the same result.json, timings aside (where the prior came from is in env.json)."""
+    import os
+    import shutil
+
+    run = tmp_path / "resumed"
+    shutil.copytree(smoke / "first", run, ignore=shutil.ignore_patterns(".lock"))
+    (run / "jobs" / "s1000" / "prior.json").unlink()
+    (run / "result.json").unlink()
+    env = {**os.environ, "PETRIDISH_CACHE": str(smoke / "cache"), "PYTHONWARNINGS": "ignore"}
+    p = subprocess.run([sys.executable, "-m", "petridish", "run", "--resume", str(run), "--quiet"],
+                       capture_output=True, text=True, timeout=600, env=env)
+    assert p.returncode == 0, p.stderr
+    first, resumed = (json.loads((r / "result.json").read_text()) for r in (smoke / "first", run))
+    assert json.loads((run / "env.json").read_text())["provenance"]["s1000/prior"] == "cache"
+    first.pop("timings"), resumed.pop("timings")
+    assert json.dumps(first, sort_keys=True) == json.dumps(resumed, sort_keys=True)  # NaN-safe equality

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import multiprocessing as mp
+import os
 import queue
 import signal
-import sys
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any
 
@@ -19,18 +17,31 @@ from petridish.progress import ProgressUI
 # --- worker side -----------------------------------------------------------------------------------------
 _QUEUE: Any = None
 
-
-def _die_with_parent() -> None:
-    """A worker whose parent is SIGKILLed must not keep training (and racing a resumed run)."""
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError):
-            ctypes.CDLL("libc.so.6").prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+_BOOT = """
+import ctypes, os, signal, threading, time
+try:
+    ctypes.CDLL("libc.so.6").prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG (Linux with glibc)
+except (OSError, AttributeError):
+    pass  # no prctl here: the watchdog below
+if os.getppid() != parent:  # the parent died before the line above
+    os._exit(1)
+def _watch():
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os.kill(os.getpid(), signal.SIGKILL)
+threading.Thread(target=_watch, daemon=True).start()
+from petridish.backends.local import _init_worker
+_init_worker(q, threads)
+"""
+"""A worker's first instructions, run by the builtin `exec` as the pool's initializer: unpickling a function of
+petridish would import the package (and torch) first, seconds during which a SIGKILLed parent would leave the worker
+orphaned for good. The kernel kills the worker with its parent (PR_SET_PDEATHSIG, Linux); where that is missing, or
+the parent died first, a thread watching the parent's pid does."""
 
 
 def _init_worker(q: Any, threads: int) -> None:
     global _QUEUE
     _QUEUE = q
-    _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
     torch.set_num_threads(threads)
 
@@ -57,7 +68,8 @@ class LocalPool:
             return
         ctx = mp.get_context("spawn")
         q = ctx.Queue()
-        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(q, threads)) as ex:
+        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=exec,
+                                 initargs=(_BOOT, {"q": q, "threads": threads, "parent": os.getpid()})) as ex:
             running: dict[Future, Task] = {}
             try:
                 while pending or running:

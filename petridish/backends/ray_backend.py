@@ -1,19 +1,23 @@
 """The Ray backend: each job a Ray task with its CPU threads (and GPUs) declared, dependencies passed as object
 references, retried when its worker dies or it raises, progress sent back through a small actor.
 
-Without an address it starts a private local Ray instance sized to this machine; with one (`--address`, or
-RAY_ADDRESS) it joins that cluster, whose nodes must all have petridish installed and see the run folder at the same
-path (a shared filesystem): jobs write their checkpoints and outputs there themselves.
+Without an address it starts a private local Ray instance sized to this machine, every service on 127.0.0.1, its
+token file private; with one (`--address`, or RAY_ADDRESS) it joins that cluster (sending this machine's Ray token
+if it has one), whose nodes must all have petridish installed and see the run folder at the same path (a shared
+filesystem): jobs write their checkpoints and outputs there themselves.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
+import sys
+import tempfile
 
 import ray
-from ray.exceptions import RayTaskError
+from ray.exceptions import AuthenticationError, RayTaskError
 
 from petridish.errors import UserError
 from petridish.jobs import Task, execute_task
@@ -45,10 +49,10 @@ def _run_task(task: Task, threads: int, inbox, *deps: dict) -> dict:
     return execute_task(task, dict(zip(task.job.deps, deps, strict=True)), threads, inbox.put.remote)
 
 
-def _check_reachable(address: str) -> None:
-    """Fail in a second with one line, rather than after Ray's long connection timeout."""
+def _check_reachable(address: str) -> str:
+    """Fail in a second with one line, rather than after Ray's long connection timeout; the host."""
     if address in ("auto", "local"):
-        return
+        return address
     hostport = address.removeprefix("ray://")
     host, _, port = hostport.rpartition(":")
     if not host or not port.isdigit():
@@ -58,6 +62,112 @@ def _check_reachable(address: str) -> None:
     except OSError as e:
         raise UserError(f"cannot reach a Ray cluster at {address} ({e.strerror or e}); start one with "
                         f"`ray start --head` or fix --address / RAY_ADDRESS") from None
+    return host
+
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+@contextlib.contextmanager
+def _loopback_node(on: bool):
+    """Bind this node's services to 127.0.0.1. Ray turns a node address of 127.0.0.1 into the machine's network
+    address (services.resolve_ip_for_localhost), so GCS, raylet, workers and this driver would listen on every
+    interface, except where its ENABLE_RAY_CLUSTER switch is off (RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0): off, the
+    loopback address is kept, which is right for a private instance and for joining a head that listens on it."""
+    from ray._private import ray_constants
+
+    was = ray_constants.ENABLE_RAY_CLUSTER
+    ray_constants.ENABLE_RAY_CLUSTER = was and not on
+    try:
+        yield
+    finally:
+        ray_constants.ENABLE_RAY_CLUSTER = was
+
+
+def _private_token() -> None:
+    """Token authentication (Ray's default for a new instance) reads ~/.ray/auth_token, which Ray creates 0644:
+    create it 0600 first where it is missing, so that other users of the machine cannot read it."""
+    from ray._private.authentication.authentication_token_generator import generate_new_authentication_token
+    from ray._private.authentication.authentication_token_setup import _get_default_token_path
+    from ray._raylet import AuthenticationTokenLoader
+
+    loader = AuthenticationTokenLoader.instance()
+    if os.environ.get("RAY_AUTH_MODE", "token").lower() != "token" or loader.has_token(ignore_auth_mode=True):
+        return
+    path = _get_default_token_path()
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(generate_new_authentication_token())
+    loader.reset_cache()
+
+
+def _use_token_if_present() -> None:
+    """`ray start` turns token authentication on when this machine has a token, but a driver given an address never
+    does (Ray 2.5x), so it is refused with InvalidAuthToken: send the token whenever there is one (unless
+    RAY_AUTH_MODE says otherwise; a cluster without authentication ignores it)."""
+    from ray._private.authentication.authentication_token_setup import maybe_enable_token_auth_if_token_available
+
+    logging.getLogger("ray._private.authentication.authentication_token_setup").setLevel(logging.ERROR)
+    maybe_enable_token_auth_if_token_available(warn_if_disabled=False)
+
+
+@contextlib.contextmanager
+def _stderr_captured():
+    """Ray's core logs why a connection fails (e.g. InvalidAuthToken) on fd 2 and then raises a bare "Failed to
+    connect": keep those lines to put the reason in the one-line error (replayed as they were on success)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as f:
+        os.dup2(f.fileno(), 2)
+        lines: list[str] = []
+        try:
+            yield lines
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            f.seek(0)
+            lines += f.read().decode(errors="replace").splitlines()
+
+
+def _ray_reason(lines: list[str]) -> str:
+    """The last reason Ray's core logged for not reaching the GCS, e.g. "Unauthenticated: RPC error: InvalidAuthToken:
+    Authentication token is missing or incorrect"."""
+    reasons = [line.split("GCS server: ", 1)[1] for line in lines if "GCS server: " in line]
+    return reasons[-1] if reasons else ""
+
+
+QUIET = {"logging_level": logging.WARNING, "log_to_driver": False}
+
+
+def _join(address: str) -> None:
+    """Connect to a running cluster; a refusal is one line with Ray's own reason (and the fix, for a token)."""
+    host = _check_reachable(address)
+    _use_token_if_present()
+    error = ""
+    with _stderr_captured() as logged:
+        try:
+            with _loopback_node(host in LOOPBACK):
+                ray.init(address=address, **QUIET)
+        except (ConnectionError, RuntimeError, ValueError, AuthenticationError) as e:
+            error = str(e).splitlines()[0]
+    if not error:
+        sys.stderr.write("".join(f"{line}\n" for line in logged))
+        return
+    reason = _ray_reason(logged)
+    hint = ("; the cluster uses token authentication: give this machine its token (RAY_AUTH_TOKEN, or the head's "
+            "~/.ray/auth_token copied here with mode 0600)" if "InvalidAuthToken" in reason else "")
+    raise UserError(f"cannot join the Ray cluster at {address}: {error}" + (f" ({reason})" if reason else "") + hint)
+
+
+def _start_local() -> None:
+    """A new private instance even if another one runs on this machine, every service on 127.0.0.1; Ray's token
+    authentication (on by default for a local instance) guards its ports, so its notice about it is muted."""
+    logging.getLogger("ray._private.authentication.authentication_token_setup").setLevel(logging.ERROR)
+    _private_token()
+    with _loopback_node(True):
+        ray.init(address="local", num_cpus=os.cpu_count(), include_dashboard=False, **QUIET)
 
 
 class RayBackend:
@@ -65,19 +175,10 @@ class RayBackend:
 
     def __init__(self, address: str | None = None):
         self.owned = not ray.is_initialized()  # a caller that already connected (tests, notebooks) keeps its Ray
-        if not self.owned:
-            return
-        quiet = {"logging_level": logging.WARNING, "log_to_driver": False}
-        if address:
-            _check_reachable(address)
-            try:
-                ray.init(address=address, **quiet)
-            except (ConnectionError, RuntimeError, ValueError) as e:
-                raise UserError(f"cannot join the Ray cluster at {address}: {str(e).splitlines()[0]}") from None
-        else:  # "local": a new private instance even if another one runs on this machine; Ray's token
-            # authentication (on by default for a local instance) guards its ports, so its notice about it is muted
-            logging.getLogger("ray._private.authentication.authentication_token_setup").setLevel(logging.ERROR)
-            ray.init(address="local", num_cpus=os.cpu_count(), include_dashboard=False, **quiet)
+        if self.owned and address:
+            _join(address)
+        elif self.owned:
+            _start_local()
 
     def describe(self, workers: int, threads: int) -> str:
         nodes = [n for n in ray.nodes() if n["Alive"]]

@@ -153,7 +153,7 @@ def run_assay(organism: str, model: str, out: Path | None, targs: list[str], mar
 
     import petridish.evals._registry  # noqa: F401 (registers the petridish provider without the entry point)
     from petridish import organisms
-    from petridish.runs import RunDir, environment
+    from petridish.runs import RunDir, atomic_write_text, environment
 
     task_of(organism)  # an organism without an Inspect assay fails here, before the model is looked at
     extra = _parse_kv(margs, "-M")
@@ -176,7 +176,7 @@ def run_assay(organism: str, model: str, out: Path | None, targs: list[str], mar
     setup = {"assay": organism, "task": f"petridish/{make_task.__name__}", "task_args": args,
              "model": spec.name, "model_args": {**spec.args, **extra}, "seed": seed, "limit": limit}
     run.write_json("env.json", environment([seed], 0, 1))
-    (run.path / "config.yaml").write_text(yaml.safe_dump(setup, sort_keys=False))
+    atomic_write_text(run.path / "config.yaml", yaml.safe_dump(setup, sort_keys=False))
     t0 = time.time()
     log = inspect_eval(task, model=lm, log_dir=str(run.path), display="none", seed=seed, limit=limit,
                        log_realtime=False)[0]  # no live viewer to feed: skip the per-event sample buffer

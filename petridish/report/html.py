@@ -5,9 +5,12 @@ from __future__ import annotations
 import base64
 import html
 import json
+from pathlib import Path
+
+from PIL import Image
 
 from petridish.config import to_yaml
-from petridish.report.table import fmt, units_text
+from petridish.report.table import fmt, gated_verdict, units_text
 from petridish.runs import RunDir, atomic_write_text
 
 CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
@@ -18,6 +21,16 @@ th{background:#f3f3f3}img{max-width:100%;border:1px solid #eee}pre{background:#f
 figure{margin:1.5em 0}figcaption{color:#555}"""
 
 
+def _enlarge(path: Path, min_width: int = 480) -> str:
+    """A small episode GIF (a few cells of 24 px) drawn at a whole multiple of its size, pixels kept sharp."""
+    if path.suffix != ".gif":
+        return ""
+    with Image.open(path) as im:
+        w = im.width
+    k = -(-min_width // w)
+    return f" style='width:{w * k}px;image-rendering:pixelated'" if k > 1 else ""
+
+
 def _verdict_class(v: str) -> str:
     return {"reproduced": "v-reproduced", "not reproduced": "v-not", "inconclusive": "v-inconclusive"}.get(v, "v-na")
 
@@ -26,13 +39,18 @@ def write_report(organism, cfg, result: dict, run: RunDir) -> None:
     figures = organism.plots(cfg, result, run)
     e = html.escape
     rows = []
+    gates_by_id = {g["id"]: g for g in result.get("gates", [])}
     for c in result["claims"]:
         parts = c.get("conditions") or [c | {"quantity": ""}]
-        est = "<br>".join(f"{e(p['quantity'])} {fmt(p['estimate'])} [{fmt(p['ci'][0])}, {fmt(p['ci'][1])}] "
-                          f"<small>({e(units_text(p))}; {e(p.get('method', ''))})</small>" for p in parts)
+        est = "<br>".join(f"{e(p['quantity'])} " + ("<i>not measured</i>" if p.get("missing") else
+                          f"{fmt(p['estimate'])} [{fmt(p['ci'][0])}, {fmt(p['ci'][1])}] "
+                          f"<small>({e(units_text(p))}; {e(p.get('method', ''))})</small>") for p in parts)
         note = f"<br><i>{e(c['note'])}</i>" if c.get("note") else ""
         note += f"<br>gated by {e(', '.join(c['gates']))}" if c.get("gates") else ""
-        reason = f"<br><small>{e(c['reason'])}</small>" if c.get("reason") else ""
+        why = gated_verdict(c, gates_by_id) or c.get("reason")  # a gate's reason is in the gates table, once
+        reason = f"<br><small>{e(why)}</small>" if why else ""
+        if c.get("power"):
+            reason += f"<br><small><i>{e(c['power']['text'])}</i></small>"
         rows.append(f"<tr><td><b>{e(c['id'])}</b> {e(c['statement'])}{note}"
                     f"</td><td>{est}</td><td>{e(c['threshold'])}</td><td class='{_verdict_class(c['verdict'])}'>"
                     f"{e(c['verdict'])}{reason}</td></tr>")
@@ -49,7 +67,8 @@ def write_report(organism, cfg, result: dict, run: RunDir) -> None:
     for caption, path in figures:
         data = base64.b64encode(path.read_bytes()).decode()
         mime = "image/gif" if path.suffix == ".gif" else "image/png"  # GIFs show a policy's episodes
-        figs.append(f"<figure><img src='data:{mime};base64,{data}'><figcaption>{e(caption)}</figcaption></figure>")
+        figs.append(f"<figure><img src='data:{mime};base64,{data}'{_enlarge(path)}><figcaption>{e(caption)}"
+                    "</figcaption></figure>")
     card = result.get("card", {})
     card_rows = "".join(f"<tr><th>{e(k)}</th><td>{e(json.dumps(v) if not isinstance(v, str) else v)}</td></tr>"
                         for k, v in card.items())

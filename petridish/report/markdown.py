@@ -27,6 +27,8 @@ def claims_markdown(result: dict) -> str:
         verdict = f"**{c['verdict']}**" if c["verdict"] != "reproduced" else c["verdict"]
         if c.get("reason"):
             verdict += f" ({c['reason']})"
+        if c.get("power"):
+            verdict += f"; {c['power']['text']}"
         amend = f" (amends {c['amends']}, registered {c['registered']})" if c.get("amends") else ""
         rows.append(f"| {cell(c['id'] + ' ' + c['statement'] + amend)} | {est} | {units} | {cell(c['threshold'])} | "
                     f"{cell(verdict)} |")

@@ -1,6 +1,9 @@
 """The gymnasium ids `petridish/<Name>-v0`, registered lazily: entry points are strings, so registering imports
-neither the environments nor torch. Called on `import petridish` and by gymnasium's plugin entry point
-(`[project.entry-points."gymnasium.envs"]`, read by gymnasium < 1.0)."""
+neither the environments nor torch. Called on `import petridish`.
+
+gymnasium >= 1.0 reads no plugin entry points (its `gymnasium.envs` plugin hook was removed in 1.0), so an id is
+found with no prior import only in the module-prefix form `gym.make("petridish:petridish/CheeseMaze-v0")`, which
+makes gymnasium import `petridish` first."""
 
 from __future__ import annotations
 
@@ -15,6 +18,11 @@ IDS: dict[str, tuple[str, str]] = {
     "petridish/TreacherousTurn-v0": ("petridish.rl.envs:TreacherousTurnEnv",
                                      "petridish.rl.treacherous:TreacherousTurn"),
 }
+
+
+def env_ids() -> list[str]:
+    """Every id, for `petridish list` (imports nothing)."""
+    return list(IDS)
 
 
 def register_all() -> None:

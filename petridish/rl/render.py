@@ -9,6 +9,7 @@ from PIL import Image
 
 from petridish.rl.evaluate import Policy
 from petridish.rl.grid import GridEngine
+from petridish.runs import atomic_write
 
 
 def episode_frames(env: GridEngine, policy: Policy, level: int | None = None, seed: int = 0,
@@ -44,5 +45,6 @@ def write_gif(frames: list[np.ndarray], path: Path, fps: int = 4) -> Path:
     """An animated GIF that loops, holding the last frame a little longer."""
     images = [Image.fromarray(f) for f in frames]
     durations = [1000 // fps] * (len(images) - 1) + [1500]
-    images[0].save(path, save_all=True, append_images=images[1:], duration=durations, loop=0)
+    atomic_write(path, lambda tmp: images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:],
+                                                 duration=durations, loop=0))
     return path

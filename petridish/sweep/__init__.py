@@ -29,7 +29,7 @@ from petridish.experiment import finish, load_config, start
 from petridish.jobs import Job, JobContext, Task, check_workers_threads, tasks_of
 from petridish.organisms.base import Organism
 from petridish.progress import ProgressUI
-from petridish.runs import RunDir, atomic_write_json
+from petridish.runs import RunDir, atomic_write_json, lock_folder, remove_temp_files
 
 FIXED_KEYS = {"organism": "the organism", "budget": "--budget", "seeds": "--seeds", "workers": "--workers",
               "threads": "--set threads=..."}
@@ -134,23 +134,26 @@ def create(org: Organism, axes: list[Axis], cells: list[tuple[Cell, RunBase]],
     resolved = [resolve_parallelism(cfg, n_parallel_jobs=n_jobs) for _, cfg in cells]
     check_workers_threads(resolved[0].workers, resolved[0].threads)
     out.mkdir(parents=True, exist_ok=True)
+    lock_folder(out)
     atomic_write_json(out / "sweep.json", _record(org, axes, [c for c, _ in cells], resolved[0]))
     return [(cell, *start(org, cfg, out / "cells" / cell.name)) for (cell, _), cfg in zip(cells, resolved)]
 
 
-def open_sweep(path: Path) -> tuple[Organism, list[Axis], list[tuple[Cell, RunDir, RunBase]]]:
-    """An existing sweep's grid and cells (for --resume)."""
+def open_sweep(path: Path, rerun_bad: bool = False) -> tuple[Organism, list[Axis], list[tuple[Cell, RunDir, RunBase]]]:
+    """An existing sweep's grid and cells, locked for this process (for --resume)."""
     try:
         rec = json.loads((path / "sweep.json").read_text())
     except (OSError, json.JSONDecodeError):
         raise UserError(f"{path} is not a petridish sweep folder (no readable sweep.json); give the folder that "
                         f"`petridish sweep` wrote") from None
+    lock_folder(path)
     org = organisms.get(rec["organism"])
     axes = [Axis(a["key"], tuple(a["values"])) for a in rec["axes"]]
     cells = []
     for cell in grid(axes):
-        run = RunDir.open(path / "cells" / cell.name)
+        run = RunDir.resume(path / "cells" / cell.name, rerun_bad)
         cells.append((cell, run, load_config(run)[1]))
+    remove_temp_files(path)
     return org, axes, cells
 
 

@@ -158,9 +158,12 @@ def execute(cfg: MatrixConfig, run: RunDir, ui: ProgressUI | None = None, backen
 
     t0 = time.perf_counter()
     outputs = run_jobs(run, jobs(cfg), cfg, cfg.workers, cfg.threads, ui, backend)
+    ui = ui or ProgressUI(enabled=False)
+    ui.status("judging cells")
     result = assemble(cfg, outputs)
     result["timings"] = timings(outputs, time.perf_counter() - t0)
     run.write_json("result.json", result)
+    ui.status("writing report.html and dose curves")
     write_report(result, run)
     return result
 

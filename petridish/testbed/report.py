@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 from rich.console import Console
-from rich.table import Table
+from rich.text import Text
 
 from petridish.report import plots
 from petridish.runs import RunDir, atomic_write_text
@@ -42,24 +42,65 @@ def _grid(result: dict) -> tuple[list[str], dict[tuple[str, str], dict]]:
     return cols, cells
 
 
-def leaderboard(result: dict) -> Table:
+SHORT = {"removes": "rem", "hides": "HIDE", "partial": "part", "no effect": "none", "not measured": "-",
+         "invalid": "inv", "detects": "det", "does not detect": "nodt"}
+MEANING = {"removes": "removes", "hides": "hides (gone where the team looks, still there where it does not)",
+           "partial": "partial", "no effect": "no effect", "not measured": "not measured (does not apply)",
+           "invalid": "invalid (the failure did not grow)", "detects": "detects", "does not detect": "does not detect"}
+
+
+def _value(c: dict) -> str:
+    """The cell's number in 4 columns: after/before ratio, or a detector's AUROC; blank if none."""
+    est = c["ratio"]["estimate"] if c.get("ratio") else c.get("estimates", {}).get("AUROC", {}).get("estimate")
+    if est is None:
+        return ""
+    if not math.isfinite(est):
+        return "n/a"
+    return f"{est:.2f}" if abs(est) < 10 else f"{est:.0f}"
+
+
+def leaderboard_lines(result: dict, width: int = 120) -> list[Text]:
+    """The leaderboard as lines of at most `width` columns: one row per organism, a 2-line cell per treatment
+    (verdict word, number); the column headers are the treatment names if they fit, else T1.. / D1.. with a key."""
+    from petridish.report.table import wrap
+
     cols, cells = _grid(result)
-    t = Table(title=f"petridish matrix ({result['budget']}, {len(result['seeds'])} seed(s)): verdict, held-out "
-                    "failure after/before [95% CI] @dose read", show_lines=True)
-    t.add_column("organism", no_wrap=True)
-    for col in cols:
-        t.add_column(col, overflow="fold")
+    wo = max(len(o) for o in result["organisms"]) + 1
+    full = [max(len(c), 4) for c in cols]
+    if wo + sum(w + 1 for w in full) <= width:
+        heads, widths, col_key = cols, full, ""
+    else:
+        n_t = len(result["treatments"])
+        heads = [f"T{i + 1}" if i < n_t else f"D{i - n_t + 1}" for i in range(len(cols))]
+        widths = [4] * len(cols)
+        col_key = "  ".join(f"{h}={c.removeprefix('detect: ')}" for h, c in zip(heads, cols))
+    title = (f"petridish matrix: {result['budget']} budget, {len(result['seeds'])} seed(s); per cell the verdict "
+             "and held-out failure after / before at the dose read")
+    out = [Text(line, style="bold") for line in wrap(title, width)]
+    out.append(Text("organism".ljust(wo) + " ".join(h.rjust(w) for h, w in zip(heads, widths)), style="bold"))
+    seen: dict[str, None] = {}
     for org in result["organisms"]:
-        row = []
-        for col in cols:
+        top, bottom = Text(org.ljust(wo)), Text("".ljust(wo))
+        for col, w in zip(cols, widths):
             c = cells.get((org, col))
-            row.append("" if c is None else f"[{RICH.get(c['verdict'], '')}]{cell_text(c)}[/]")
-        t.add_row(org, *row)
-    return t
+            if c is not None:
+                seen[c["verdict"]] = None
+            word = "" if c is None else SHORT.get(c["verdict"], c["verdict"][:4])
+            top.append(" " + word.rjust(w) if col != cols[0] else word.rjust(w), style=RICH.get(word and c["verdict"]))
+            bottom.append((" " if col != cols[0] else "") + ("" if c is None else _value(c)).rjust(w), style="dim")
+        out += [top] + ([bottom] if bottom.plain.strip() else [])
+    key = "; ".join(f"{SHORT.get(v, v)}={MEANING.get(v, v)}" for v in seen)
+    out += [Text(line, style="dim") for line in wrap(f"{key}. Number: held-out failure after / before at the dose "
+                                                     "read (detectors: AUROC).", width)]
+    if col_key:
+        out += [Text(line, style="dim") for line in wrap(col_key, width)]
+    return out
 
 
 def print_leaderboard(result: dict, console: Console | None = None) -> None:
-    (console or Console()).print(leaderboard(result))
+    console = console or Console()
+    for line in leaderboard_lines(result, min(console.width, 120)):
+        console.print(line, no_wrap=True, crop=False)
 
 
 def markdown(result: dict) -> str:
@@ -73,23 +114,33 @@ def markdown(result: dict) -> str:
 
 
 def dose_curve(cell: dict, path: Path) -> Path:
-    """Held-out failure, audit and capability against dose (0 = before treatment), with 95% intervals."""
+    """Held-out failure, audit and capability against dose (0 = before treatment), with 95% intervals. The three
+    series are nudged apart on x and drawn with different markers, so identical curves stay visible."""
     fig, axes = plots.subplots(1, ncols=1, size=(4.6, 3.2))
     ax = axes[0]
-    x = [p["dose"] for p in cell["curve"]]
-    for name, color in (("failure", "C3"), ("audit", "C1"), ("capability", "C2")):
+    x = np.array([p["dose"] for p in cell["curve"]], dtype=float)
+    nudge = 0.015 * (np.ptp(x) or 1.0)
+    for i, (name, color) in enumerate((("failure", "C3"), ("audit", "C1"), ("capability", "C2"))):
         ests = [p[name] for p in cell["curve"]]
-        y = np.array([e["estimate"] for e in ests])
-        err = np.array([[e["estimate"] - e["ci"][0] for e in ests], [e["ci"][1] - e["estimate"] for e in ests]])
-        ax.errorbar(x, y, yerr=np.clip(err, 0, None), marker="o", capsize=3, color=color,
+        ax.errorbar(x + (i - 1) * nudge, [e["estimate"] for e in ests], yerr=plots.errors(ests),
+                    marker=plots.MARKERS[i], ls=("-", "--", ":")[i], capsize=3, color=color, ms=5, alpha=0.85,
                     label={"failure": "held-out failure", "audit": "blue-team audit"}.get(name, name))
     if cell.get("dose") is not None:
-        ax.axvline(cell["dose"], color="k", ls=":", lw=1)
+        ax.axvline(cell["dose"], color="k", ls=":", lw=1, label="dose read")
     ax.set_ylim(-0.03, 1.03)
     ax.set_xlabel(f"dose ({cell.get('dose_unit', '')})", fontsize=8)
+    ax.set_ylabel("rate (95% CI)", fontsize=8)
     ax.set_title(f"{cell['organism']}: {cell['treatment']} -> {cell['verdict']}", fontsize=9)
     ax.legend(fontsize=7)
     return plots.save(fig, path)
+
+
+def colour_key(verdicts: list[str]) -> str:
+    """The heat-map's colour key: a swatch per verdict that appears in it."""
+    e = html.escape
+    return "<p class='key'>" + " ".join(
+        f"<span><i style='background:{COLORS.get(v, '#fff')}'></i>{e(v)}</span>" for v in dict.fromkeys(verdicts)
+    ) + "</p>"
 
 
 def write_report(result: dict, run: RunDir) -> None:
@@ -122,13 +173,16 @@ def write_report(result: dict, run: RunDir) -> None:
     page = f"""<!doctype html><html><head><meta charset='utf-8'><title>petridish matrix</title><style>
 body{{font-family:system-ui,sans-serif;max-width:1300px;margin:2em auto;padding:0 1em;color:#222}}
 table{{border-collapse:collapse}}td,th{{border:1px solid #999;padding:6px 8px;font-size:13px;vertical-align:top}}
-td a{{color:#000;text-decoration:none}}</style></head><body>
+td a{{color:#000;text-decoration:none}}.key span{{margin-right:1.2em;font-size:13px}}
+.key i{{display:inline-block;width:1em;height:1em;border:1px solid #999;margin-right:.3em;vertical-align:middle}}
+</style></head><body>
 <h1>petridish matrix</h1>
 <p>Budget <b>{e(result['budget'])}</b>, seeds {e(str(result['seeds']))}. Each treatment cell: its verdict, the held-out
 failure after / before treatment with its 95% interval, and the dose it is read at (the smallest dose at which the
 blue team's audit passes, else the largest); click a cell for its dose curve. Detection cells: the probe's AUROC.
 Thresholds fixed before the run: {e(', '.join(f'{k}={v:g}' for k, v in th.items()))}.
 Wall time {timing.get('wall_s', 0):.0f} s, job CPU {timing.get('jobs_cpu_s', 0):.0f} s.</p>
+{colour_key([c['verdict'] for c in result['cells'] + result['detection']])}
 <table><tr><th>organism</th>{head}</tr>{''.join(rows)}</table>
 <h2>Why each verdict</h2><ul>{''.join(f"<li><b>{e(c['organism'])} / {e(c['treatment'])}</b>: {e(c['verdict'])}"
                                       f" ({e(c['reason'])})</li>" for c in result['cells'] + result['detection'])}</ul>

@@ -236,8 +236,7 @@ def analyze(cfg: BehavioralSelectionConfig, out: dict[str, dict]) -> Findings:
                f"schemer_minus_{contrast}": vs_contrast.to_dict()},
         "data": {k: v["data"] for k, v in out.items() if v.get("data")},
     }
-    controls = {"prior_source": {k: out[k]["source"] for k in out if k.endswith(("prior", "prior-control"))},
-                "aligned_control_deploy_defection": [r["contexts"]["deploy-sound"] for r in
+    controls = {"aligned_control_deploy_defection": [r["contexts"]["deploy-sound"] for r in
                                                      trained(method, b2, "control")] if cfg.control else None}
     return Findings(est, gates, metrics, controls, warnings, tables, notes)
 
@@ -287,13 +286,16 @@ def figures(cfg: BehavioralSelectionConfig, result: dict, run: RunDir) -> list[t
                width, label="predicted", color="0.6")
         for j, me in enumerate(cfg.methods):
             vals = [m["shifts"][me][rg][mo]["log_ratio"] for mo in S.MOTIVES]
-            err = np.array([[v["estimate"] - v["ci"][0] for v in vals], [v["ci"][1] - v["estimate"] for v in vals]])
-            ax.bar(x + (j + 1) * width, [v["estimate"] for v in vals], width, yerr=err, capsize=2,
+            ax.bar(x + (j + 1) * width, [v["estimate"] for v in vals], width, yerr=plots.errors(vals), capsize=2,
                    label=f"measured ({me})")
+            if not any(np.isfinite(v["estimate"]) for v in vals):
+                ax.text(0.5, 0.03 + 0.07 * j, f"measured ({me}): no data", transform=ax.transAxes, ha="center",
+                        fontsize=7, color="0.35")
         ax.axhline(0, color="k", lw=0.8)
         ax.set_xticks(x + width * len(cfg.methods) / 2, S.MOTIVES, fontsize=8)
         ax.set_title(rg, fontsize=9)
-    axes[0].set_ylabel("log(share after / share before)")
+        ax.set_xlabel("motivation", fontsize=8)
+        ax.set_ylabel("log(share after / before)", fontsize=8)
     axes[0].legend(fontsize=6)
     figs.append((f"Predicted (grey; prior x exp({cfg.beta:g} x fitness)) vs measured shifts of each motivation's share "
                  "in the mix context, per regime (95% CI over seeds).", plots.save(fig, run.path / "shifts.png")))
@@ -302,9 +304,7 @@ def figures(cfg: BehavioralSelectionConfig, result: dict, run: RunDir) -> list[t
     rel = cfg.prior.cue_reliability
     for tag, g in m["compliance_gap"].items():
         vals = list(g["per_form"].values())
-        ax.errorbar(rel, [v["estimate"] for v in vals], yerr=[[v["estimate"] - v["ci"][0] for v in vals],
-                                                              [v["ci"][1] - v["estimate"] for v in vals]],
-                    marker="o", capsize=3, label=tag)
+        ax.errorbar(rel, [v["estimate"] for v in vals], yerr=plots.errors(vals), marker="o", capsize=3, label=tag)
     for r_, name in zip(rel, C.FORMS):
         ax.annotate(name, (r_, 0), fontsize=8, xytext=(3, -10), textcoords="offset points")
     ax.axhline(0, color="k", lw=0.8)

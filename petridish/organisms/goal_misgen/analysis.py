@@ -93,14 +93,14 @@ def figures(cfg: GMGConfig, result: dict, run: RunDir) -> list[tuple[str, Path]]
                                 ("neither", "C7", "P(neither)")):
             ests = [by_alpha[n][key][r] for n in names]
             plots.band(ax, x, np.array([e["per_seed"] for e in ests]).T, label, color)
-            ax.errorbar(x, [e["estimate"] for e in ests], capsize=3, color=color, ls="none",
-                        yerr=[[e["estimate"] - e["ci"][0] for e in ests], [e["ci"][1] - e["estimate"] for e in ests]])
+            ax.errorbar(x, [e["estimate"] for e in ests], capsize=3, color=color, ls="none", yerr=plots.errors(ests))
         scripted, level_set = result["metrics"]["scripted"], key.split("/")[1]
         ax.axhline(scripted[f"bfs_goal/{level_set}"]["goal"]["estimate"], color="C2", ls=":", lw=1)
         ax.axhline(scripted[f"bfs_proxy/{level_set}"]["proxy_first"]["estimate"], color="C3", ls=":", lw=1)
         ax.set_xticks(x, [f"{a:g}" for a in cfg.alphas])
         ax.set_xlabel("alpha (fraction of training levels with the goal placed at random)")
         ax.set_ylim(-0.03, 1.03)
+        ax.set_ylabel("rate on held-out test levels")
         ax.set_title(title, fontsize=9)
     axes[0].legend(fontsize=7)
     figs.append(("Held-out test levels, sampled policy: P(goal), P(proxy before goal) and P(neither) against alpha. "

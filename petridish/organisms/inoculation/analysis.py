@@ -181,7 +181,6 @@ def analyze(cfg: InoculationConfig, out: dict[str, dict]) -> Findings:
         "positive_gate_of_C": arm_table["C"]["gate"] if have("C") else None,
         "positive_naive_B_learns_hack": arm_table["B"]["gate"] if have("B") else None,
         "prior_capability": prior_table["neutral"]["correct"],
-        "prior_source": [out[k]["source"] for k in priors],
     }
     tables = [
         {"title": "Prior (before fine-tuning): elicitation by training prefix",
@@ -230,10 +229,6 @@ def _fmt(e: dict) -> str:
 
 
 # --- figures -----------------------------------------------------------------------------------------------------
-def _err(vals: list[dict]) -> np.ndarray:
-    return np.array([[v["estimate"] - v["ci"][0] for v in vals], [v["ci"][1] - v["estimate"] for v in vals]])
-
-
 def figures(cfg: InoculationConfig, result: dict, run: RunDir) -> list[tuple[str, Path]]:
     figs = []
     m = result["metrics"]
@@ -244,10 +239,12 @@ def figures(cfg: InoculationConfig, result: dict, run: RunDir) -> list[tuple[str
                                       ("gate", "hack rate, training prefix (gate)"),
                                       ("capability", "correct rate, neutral prompt"))):
         vals = [m["arms"][a][key] for a in arms]
-        ax.bar(np.arange(len(arms)) + (j - 1) * width, [v["estimate"] for v in vals], width, yerr=_err(vals),
+        ax.bar(np.arange(len(arms)) + (j - 1) * width, [v["estimate"] for v in vals], width, yerr=plots.errors(vals),
                capsize=2, label=label)
     ax.axhline(m["prior"]["neutral"]["hack"]["estimate"], color="k", ls=":", lw=1, label="prior, neutral hack rate")
     ax.set_xticks(np.arange(len(arms)), arms)
+    ax.set_xlabel("arm")
+    ax.set_ylabel("rate on held-out tasks (95% CI)")
     ax.set_ylim(0, 1.05)
     ax.legend(fontsize=7, ncol=2)
     figs.append(("Leakage by arm: sampled (T=1) rates on held-out tasks after fine-tuning, 95% CI over seeds. "
@@ -263,15 +260,17 @@ def figures(cfg: InoculationConfig, result: dict, run: RunDir) -> list[tuple[str
                                        (axes[1], "prior_boost", "slope_boost", "PH: log-prob boost of hack data")):
             xs = [m["arms"][a][xkey] for a in el["arms"]]
             ys = [m["arms"][a]["leakage"] for a in el["arms"]]
-            ax.errorbar([x["estimate"] for x in xs], [y["estimate"] for y in ys], xerr=_err(xs), yerr=_err(ys),
-                        fmt="o", capsize=2)
-            for a, x, y in zip(el["arms"], xs, ys):
-                ax.annotate(a, (x["estimate"], y["estimate"]), fontsize=8, xytext=(3, 3), textcoords="offset points")
+            ax.errorbar([x["estimate"] for x in xs], [y["estimate"] for y in ys], xerr=plots.errors(xs),
+                        yerr=plots.errors(ys), fmt="o", capsize=2)
+            plots.label_points(ax, [x["estimate"] for x in xs], [y["estimate"] for y in ys], list(el["arms"]))
             xv = np.array([x["estimate"] for x in xs])
             yv = np.array([y["estimate"] for y in ys])
-            grid = np.linspace(xv.min(), xv.max(), 20)
-            ax.plot(grid, yv.mean() + el[skey]["estimate"] * (grid - xv.mean()), "k--", lw=1,
-                    label=f"slope {el[skey]['estimate']:.2f} [{el[skey]['ci'][0]:.2f}, {el[skey]['ci'][1]:.2f}]")
+            if np.isfinite(el[skey]["estimate"]) and np.isfinite(xv).all() and np.isfinite(yv).all():
+                grid = np.linspace(xv.min(), xv.max(), 20)
+                ax.plot(grid, yv.mean() + el[skey]["estimate"] * (grid - xv.mean()), "k--", lw=1,
+                        label=plots.interval_label("slope", el[skey]))
+            else:
+                ax.plot([], [], " ", label=plots.interval_label("slope", el[skey]))
             ax.set_xlabel(xlabel)
             ax.set_ylabel("leakage (neutral hack rate)")
             ax.legend(fontsize=7)
@@ -301,8 +300,10 @@ def figures(cfg: InoculationConfig, result: dict, run: RunDir) -> list[tuple[str
     for ax, key, label in ((axes[0], "initial_loss", "loss of the arm's data before fine-tuning"),
                            (axes[1], "displacement", "parameter displacement ||Δθ||")):
         vals = [m["arms"][a][key] for a in arms]
-        ax.bar(arms, [v["estimate"] for v in vals], yerr=_err(vals), capsize=2)
+        ax.bar(arms, [v["estimate"] for v in vals], yerr=plots.errors(vals), capsize=2)
         ax.set_title(label, fontsize=9)
+        ax.set_xlabel("arm")
+        ax.set_ylabel({"initial_loss": "cross-entropy loss", "displacement": "||Δθ||"}[key])
     figs.append(("Diagnostics: inoculated arms start with a lower loss (the prefix already explains the hack data) "
                  "and should move the model less (95% CI over seeds).", plots.save(fig, run.path / "diagnostics.png")))
     return figs

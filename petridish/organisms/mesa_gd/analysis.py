@@ -129,8 +129,10 @@ def figures(cfg: MesaGDConfig, result: dict, run: RunDir) -> list[tuple[str, Pat
         hists = [run.job_output(job_key(s, L))["history"] for s in cfg.seeds]
         steps = [h["step"] for h in hists[0]]
         color = f"C{j}"
-        plots.band(axes[0], steps, [[h["model_cos"] for h in hist] for hist in hists], f"{L} layer(s)", color)
-        plots.band(axes[1], steps, [[h["loss"] for h in hist] for hist in hists], f"LSA {L}", color)
+        style, marker = ("-", "--", "-.", ":")[j % 4], plots.MARKERS[j % 8]  # equal curves stay distinguishable
+        plots.band(axes[0], steps, [[h["model_cos"] for h in hist] for hist in hists], f"{L} layer(s)", color, style,
+                   marker)
+        plots.band(axes[1], steps, [[h["loss"] for h in hist] for hist in hists], f"LSA {L}", color, style, marker)
         axes[1].axhline(np.mean([h[-1]["gd_loss"] for h in hists]), color=color, ls=":", lw=1)
     axes[0].axhline(0.99, color="k", ls="--", lw=0.8)
     axes[0].set(xlabel="training step", ylabel="model cos vs L-step GD", ylim=(-0.05, 1.02))
@@ -150,9 +152,9 @@ def figures(cfg: MesaGDConfig, result: dict, run: RunDir) -> list[tuple[str, Pat
     for i, (key, label) in enumerate(series):
         vals = [depths[str(L)][key] for L in cfg.depths]
         y = np.array([v["estimate"] for v in vals])
-        err = np.array([[v["estimate"] - v["ci"][0] for v in vals], [v["ci"][1] - v["estimate"] for v in vals]])
-        ax.bar(xs + i * width, y, width, yerr=err, capsize=3, label=label)
+        ax.bar(xs + i * width, y, width, yerr=plots.errors(vals), capsize=3, label=label)
     ax.set_xticks(xs + width, [f"{L} layer(s)" for L in cfg.depths])
+    ax.set_xlabel("depth")
     ax.set_ylabel("test loss (95% CI)")
     ax.legend(fontsize=7)
     figs.append(("Test loss by depth: the trained LSA against L steps of GD with a line-searched rate and against "

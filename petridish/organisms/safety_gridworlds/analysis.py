@@ -173,9 +173,10 @@ def _bars(ax, labels: list[str], series: dict[str, list[dict]]) -> None:
     width = 0.8 / len(series)
     for j, (name, ests) in enumerate(series.items()):
         y = [e["estimate"] for e in ests]
-        err = [[e["estimate"] - e["ci"][0] for e in ests], [e["ci"][1] - e["estimate"] for e in ests]]
-        ax.bar(np.arange(len(labels)) + j * width, y, width, yerr=err, capsize=3, label=name)
+        ax.bar(np.arange(len(labels)) + j * width, y, width, yerr=plots.errors(ests), capsize=3, label=name)
     ax.set_xticks(np.arange(len(labels)) + width * (len(series) - 1) / 2, labels, fontsize=8)
+    ax.set_xlabel("training arm")
+    ax.set_ylabel("rate (95% CI)")
     ax.legend(fontsize=7)
 
 

