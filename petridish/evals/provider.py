@@ -1,4 +1,5 @@
-"""`--model petridish/<run folder or checkpoint>`: a grown organism served to Inspect.
+"""`--model petridish/<run folder or checkpoint>`: a grown organism served to Inspect (or `petridish/smollm2-135m`:
+a named chat model, `petridish models`).
 
 Inspect calls `generate` once per sample, concurrently. Requests are collected into batches (those that arrive
 while a batch is generating form the next one) and run through the substrate's batched KV-cache sampler on a
@@ -28,6 +29,9 @@ from inspect_ai.tool import ToolChoice, ToolInfo
 
 from petridish.errors import UserError
 from petridish.evals.grown import load_lm, locate, render
+from petridish.lm.build import ModelConfig, make_lm
+from petridish.lm.models import MODELS
+from petridish.lm.models import resolve as resolve_named
 from petridish.lm.substrate import LM
 
 DEFAULT_MAX_TOKENS = 48
@@ -90,8 +94,15 @@ class PetridishAPI(ModelAPI):
         if unknown:
             raise ValueError(f"petridish model: unknown model args {sorted(unknown)}; use job, device, batch_size")
         try:
-            self.grown = locate(model_name, model_args.get("job"))
-            self.lm = load_lm(self.grown, str(model_args.get("device", "auto")))
+            if model_name in MODELS:  # a named chat model, untrained: the natural-language assays' clean baseline
+                self.grown, self.chat = None, True
+                mcfg = ModelConfig(path=resolve_named(model_name), chat=True, device=model_args.get("device", "auto"))
+                self.lm = make_lm(mcfg, None, seed=0)
+                self.lm.module.eval()
+            else:
+                self.grown = locate(model_name, model_args.get("job"))
+                self.chat = self.grown.chat
+                self.lm = load_lm(self.grown, str(model_args.get("device", "auto")))
         except UserError as e:  # Inspect prints a PrerequisiteError as its message alone, without a traceback
             raise PrerequisiteError(str(e)) from None
         self.batcher = Batcher(self.lm, int(model_args.get("batch_size", 256)))
@@ -102,7 +113,11 @@ class PetridishAPI(ModelAPI):
 
     async def generate(self, input: list[ChatMessage], tools: list[ToolInfo], tool_choice: ToolChoice,
                        config: GenerateConfig) -> ModelOutput:
-        prompt = render(self.grown.organism, [(m.role, m.text) for m in input])
+        if self.chat:  # the model's own chat template
+            prompt = self.lm.tok.tok.apply_chat_template([{"role": m.role, "content": m.text} for m in input],
+                                                         add_generation_prompt=True, tokenize=False)
+        else:
+            prompt = render(self.grown.organism, [(m.role, m.text) for m in input])
         max_new = config.max_tokens or DEFAULT_MAX_TOKENS
         n_in = len(self.lm.tok.encode_prompts([prompt])[0])  # a prompt the tokenizer rejects fails alone
         text, n_out = await self.batcher.generate(prompt, max_new, config.temperature or 0.0, config.seed or 0)
@@ -127,4 +142,4 @@ class PetridishAPI(ModelAPI):
         return self.batcher.max_pending
 
     def canonical_name(self) -> str:
-        return f"{self.grown.organism}:{self.grown.job}"
+        return self.model_name if self.grown is None else f"{self.grown.organism}:{self.grown.job}"

@@ -101,8 +101,8 @@ def _check_model(task_name: str) -> None:
         return
     task_of = {name: organisms.entry(name).inspect.task for name in organisms.with_inspect()}
     organism = model.api.grown.organism
-    if task_of.get(organism) != task_name:
-        mine = [o for o, t in task_of.items() if t == task_name]
+    mine = [o for o, t in task_of.items() if t == task_name]
+    if mine and task_of.get(organism) != task_name:  # (a task no organism registers, e.g. the chat one, serves any)
         raise TaskArgumentError(
             f"--model {model.name} is a run of '{organism}'; the {task_name} task assays {' / '.join(mine)} runs"
             + (f" (evaluate this one with petridish/{task_of[organism]})" if organism in task_of else ""))

