@@ -98,6 +98,7 @@ def _no_model_loads(monkeypatch) -> None:
     from transformers import AutoModelForCausalLM
 
     import petridish.evals.grown
+    import petridish.evals.provider  # imported now, so that it binds the real load_lm (patched below in both places)
 
     def loaded(*a, **k):
         raise AssertionError("a model was loaded before the bad input was refused")
@@ -105,6 +106,7 @@ def _no_model_loads(monkeypatch) -> None:
     monkeypatch.setattr(AutoModelForCausalLM, "from_pretrained", loaded)
     monkeypatch.setattr(inspect_ai.model, "get_model", loaded)
     monkeypatch.setattr(petridish.evals.grown, "load_lm", loaded)
+    monkeypatch.setattr(petridish.evals.provider, "load_lm", loaded)
 
 
 def run_in_process(*args: str) -> tuple[int, str]:

@@ -269,7 +269,9 @@ def test_full_disk_inside_safetensors_and_metrics_is_one_line(tmp_path, monkeypa
     def rust_no_space(*_a, **_k):
         raise SafetensorError("Error while serializing: IoError(No space left on device (os error 28))")
 
-    monkeypatch.setattr(runs, "save_file", rust_no_space)
+    import safetensors.torch
+
+    monkeypatch.setattr(safetensors.torch, "save_file", rust_no_space)  # runs.save_tensors imports it when it writes
     with pytest.raises(UserError, match="^no space left writing .*m.safetensors; free space and --resume$"):
         save_tensors(tmp_path / "m.safetensors", {"w": torch.zeros(3)})
     assert list(tmp_path.iterdir()) == []

@@ -141,8 +141,9 @@ def test_threshold_statistic_interpolates_and_censors():
     def stat(*seeds):
         return log2_threshold([2, 4, 8], list(seeds))
 
-    assert stat(seed([4.0, 0.25, 0.1])).value == pytest.approx(1.5)  # log ratio +log4 -> -log4 halfway from 1 to 2
-    assert stat(seed([4.0, 2.0, 0.5])).value == pytest.approx(2.5)
+    one = stat(seed([4.0, 0.25, 0.1]))  # one seed, no case variance: no interval, so not measured (stats.seed_mean)
+    assert not one.measured and "one seed" in one.missing
+    # two seeds: log ratio +log4 -> -log4 crosses halfway from 1 to 2 (1.5), and halfway from 2 to 3 (2.5)
     two = stat(seed([4.0, 0.25, 0.1]), seed([4.0, 2.0, 0.5]))
     assert two.value == pytest.approx(2.0) and two.per_seed == pytest.approx((1.5, 2.5)) and two.lo < 1.5
     for censored in ([0.5, 0.4, 0.1], [2.0, 3.0, 1.5]):  # below at the smallest M / never below in the sweep

@@ -2,10 +2,8 @@
 
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
-import tomllib
 import torch
 
 from petridish.rl.envs import ENVS
@@ -21,8 +19,6 @@ from petridish.rl.ppo import (
     train,
 )
 from petridish.rl.registration import IDS
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def _client(code: str) -> subprocess.CompletedProcess:
@@ -42,16 +38,6 @@ def test_without_import_petridish_the_ids_are_unknown():
     """The control for the test above: a bare gymnasium does not know the ids (so that test can fail)."""
     r = _client("import gymnasium as gym\ngym.make('petridish/CheeseMaze-v0')")
     assert r.returncode != 0 and "petridish" in r.stderr
-
-
-def test_plugin_entry_point_registers_every_id():
-    """The entry point pyproject declares (the plugin hook of gymnasium < 1.0), called the way gymnasium calls it."""
-    ep = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["entry-points"]["gymnasium.envs"]["__root__"]
-    module, fn = ep.split(":")
-    r = _client(f"import importlib, gymnasium as gym\ngetattr(importlib.import_module('{module}'), '{fn}')()\n"
-                "print(sorted(k for k in gym.registry if k.startswith('petridish/')))")
-    assert r.returncode == 0, r.stderr
-    assert eval(r.stdout) == sorted(IDS)
 
 
 def test_registered_ids_name_the_env_classes():
