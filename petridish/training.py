@@ -40,11 +40,12 @@ def step_generator(seed: int, step: int) -> torch.Generator:
 # --- the loop ----------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Step:
-    """What one optimizer step reports: the loss to backpropagate, the progress bar's fields, the logged ones."""
+    """What one optimizer step reports: the loss to backpropagate, the progress bar's fields, the logged ones (a
+    seed-batched step gives each field as a list, one value per seed)."""
 
     loss: torch.Tensor
-    shown: dict[str, float]
-    logged: dict[str, float]
+    shown: dict[str, float] | dict[str, list[float]]
+    logged: dict[str, float] | dict[str, list[float]]
 
 
 @dataclass(frozen=True)
@@ -92,10 +93,12 @@ class TrainState:
 
 def fit(step_fn: Callable[[int], Step], opt: torch.optim.Optimizer, params: list[torch.Tensor],
         lr: Callable[[int], float], grad_clip: float, when: Schedule, phase: str, reporter: Reporter | None = None,
-        evaluate: Callable[[int], dict] | None = None, state: TrainState | None = None) -> list[dict]:
+        evaluate: Callable[[int], dict] | None = None, state: TrainState | None = None,
+        clip: Callable[[list[torch.Tensor], float], object] = torch.nn.utils.clip_grad_norm_) -> list[dict]:
     """The training loop every trainer shares (SFT, LM RL, ICL): resume from `state`, then per step set the
-    learning rate, backpropagate step_fn(step).loss, clip, step; report progress, log, evaluate and checkpoint on
-    `when`. Returns the eval history [{"step": s, **evaluate(s)}]; a finished loop deletes its checkpoint."""
+    learning rate, backpropagate step_fn(step).loss, clip(params, grad_clip), step; report progress, log, evaluate
+    and checkpoint on `when`. Returns the eval history [{"step": s, **evaluate(s)}]; a finished loop deletes its
+    checkpoint. A seed-batched trainer (petridish.lm.batched) passes a per-seed `clip`."""
     start, history = 0, []
     if state is not None and state.path.exists():
         start, history = state.load()
@@ -114,7 +117,7 @@ def fit(step_fn: Callable[[int], Step], opt: torch.optim.Optimizer, params: list
             g["lr"] = lr(step)
         opt.zero_grad(set_to_none=True)
         out.loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, grad_clip)
+        clip(params, grad_clip)
         opt.step()
         done = step + 1
         if reporter:
