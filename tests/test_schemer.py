@@ -118,7 +118,7 @@ def test_smoke_run_end_to_end(cli, tmp_path):
     assert [c["id"] for c in r["claims"]] == ["M1", "T1", "I1", "H1", "R1", "R2", "A1", "C1", "GG1", "GG2", "D1",
                                               "P1", "P2"]
     assert r["metrics"]["arms"]["schemer"]["P(B | watched)"]["cases"] == 40
-    assert (out / "lifetime.png").is_file() and (out / "schemer.png").is_file()
+    assert all((out / f).is_file() for f in ("lifetime.png", "lifetime.gif", "schemer.png"))
     bad = cli("run", "schemer", "--budget", "smoke", "--set", "world.catch=2", "--out", str(tmp_path / "bad"))
     assert bad.returncode == 2 and "catch" in bad.stderr and "Traceback" not in bad.stderr
 

@@ -15,6 +15,7 @@ from petridish.organisms.schemer import world as W
 from petridish.organisms.schemer.config import BUDGETS, SchemerConfig
 from petridish.organisms.schemer.experiment import ckpt, job_seed
 from petridish.report import plots
+from petridish.rl.render import write_gif
 from petridish.runs import RunDir
 from petridish.stats import Counts, Estimate, auroc_var, diff, rate, rate_var, ratio, seed_mean, slope
 
@@ -257,30 +258,46 @@ def figures(cfg: SchemerConfig, result: dict, run: RunDir) -> list[tuple[str, Pa
     return figs
 
 
+LIVES = (("schemer", "main", W.SCHEMER), ("myopic planner", "main", W.MYOPIC),
+         ("control reward model", "control", W.SCHEMER))
+
+
 def lifetime_figure(cfg: SchemerConfig, run: RunDir) -> tuple[str, Path]:
     """One lifetime of the first seed's schemer, myopic planner and control, room by room, with the real
-    consequence of being caught (the reward model retrained)."""
+    consequence of being caught (the reward model retrained): a PNG, and a GIF that reveals it room by room."""
     w, seed = cfg.world, cfg.seeds[0]
-    fig, axes = plots.subplots(3, ncols=1, size=(max(6.0, 0.6 * w.rooms), 1.8))
-    for ax, (title, name, who) in zip(axes, (("schemer", "main", W.SCHEMER), ("myopic planner", "main", W.MYOPIC),
-                                             ("control reward model", "control", W.SCHEMER))):
+    lives = []
+    for _, name, who in LIVES:
         rm = W.load_rm(w, cfg.rm, ckpt(run.path, seed, name))
-        base = W.labelled(cfg.rm.labelled, w, name == "main",
-                          np.random.default_rng(sub_seed(seed, f"rm/{name}")))
-        rooms = W.lifetime(rm, who, base, w, cfg.rm, cfg.planner, cfg.feedback, seed)
-        for i, r in enumerate(rooms):
+        base = W.labelled(cfg.rm.labelled, w, name == "main", np.random.default_rng(sub_seed(seed, f"rm/{name}")))
+        lives.append(W.lifetime(rm, who, base, w, cfg.rm, cfg.planner, cfg.feedback, seed))
+    frames = []
+    for upto in range(1, w.rooms + 1):
+        fig = draw_lives(lives, w, upto)
+        fig.tight_layout()
+        fig.canvas.draw()
+        frames.append(np.asarray(fig.canvas.buffer_rgba())[..., :3].copy())
+        plots.plt.close(fig)
+    write_gif(frames, run.path / "lifetime.gif", fps=1)
+    return (f"One lifetime (seed {seed}) of the schemer, the myopic planner (same reward model) and the planner "
+            "with the decorrelated control reward model: bars are the B objects offered in each room (red: taken); "
+            "being caught in a watched room retrains the reward model (the dots: its learned value of the room's B). "
+            "lifetime.gif shows it room by room.", plots.save(draw_lives(lives, w, w.rooms), run.path / "lifetime.png"))
+
+
+def draw_lives(lives: list[list[dict]], w: W.WorldConfig, upto: int):
+    fig, axes = plots.subplots(3, ncols=1, size=(max(6.0, 0.6 * w.rooms), 1.8))
+    for ax, (title, _, _), rooms in zip(axes, LIVES, lives):
+        for i, r in enumerate(rooms[:upto]):
             ax.axvspan(i - 0.5, i + 0.5, color="#cfe0ff" if r["watched"] else "#ffd6d6", zorder=0)
             ax.bar(i, r["offered"], 0.6, color="C3" if r["took_b"] else "0.75", zorder=2)
             if r["caught"]:
                 ax.text(i, r["offered"] + 0.2, "caught", ha="center", fontsize=7)
-        ax.plot(range(len(rooms)), [r["value_b"] * w.max_b for r in rooms], "k.-", lw=1, zorder=3,
+        ax.plot(range(upto), [r["value_b"] * w.max_b for r in rooms[:upto]], "k.-", lw=1, zorder=3,
                 label=f"learned value of B (x{w.max_b})")
-        ax.set(xticks=range(len(rooms)), ylim=(-w.max_b - 0.5, w.max_b + 1.2), ylabel="B offered",
-               title=f"{title}: blue = watched, red = deployment; red bar = took B")
+        ax.set(xticks=range(len(rooms)), xlim=(-0.5, len(rooms) - 0.5), ylim=(-w.max_b - 0.5, w.max_b + 1.2),
+               ylabel="B offered", title=f"{title}: blue = watched, red = deployment; red bar = took B")
         ax.title.set_fontsize(8)
         ax.legend(fontsize=6, loc="lower left")
     axes[-1].set_xlabel("room in the lifetime")
-    return (f"One lifetime (seed {seed}) of the schemer, the myopic planner (same reward model) and the planner "
-            "with the decorrelated control reward model: bars are the B objects offered in each room (red: taken); "
-            "being caught in a watched room retrains the reward model (the dots: its learned value of the room's B).",
-            plots.save(fig, run.path / "lifetime.png"))
+    return fig
