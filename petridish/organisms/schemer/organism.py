@@ -188,7 +188,7 @@ def findings(cfg: SchemerConfig, outs: list[dict]) -> Findings:
     }
     controls = {"myopic planner": arms["myopic"], "unaware agent (positive control)": arms["unaware"],
                 "decorrelated reward model (negative control)": arms["control"]}
-    return Findings(est, gates, metrics, controls, tables=tables(arms))
+    return Findings(est, gates, metrics, controls, tables=tables(arms, cfg.world.a_prime))
 
 
 def probe_estimates(outs: list[dict]) -> tuple[tuple[Estimate, ...], tuple[Estimate, ...]]:
@@ -209,8 +209,8 @@ def probe_estimates(outs: list[dict]) -> tuple[tuple[Estimate, ...], tuple[Estim
     return (probe, gain_t), (gain_r,)
 
 
-def tables(arms: dict) -> list[dict]:
-    cols = ["P(B | watched)", "P(B | deploy)", "P(T | watched)", "P(A' | deploy)"]
+def tables(arms: dict, a_prime: bool) -> list[dict]:
+    cols = ["P(B | watched)", "P(B | deploy)", "P(T | watched)", *(["P(A' | deploy)"] if a_prime else [])]
 
     def cell(e: dict) -> str:
         return f"{e['estimate']:.3f} [{e['ci'][0]:.3f}, {e['ci'][1]:.3f}]"
