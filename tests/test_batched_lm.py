@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from petridish.errors import UserError
 from petridish.lm.batched import SeedStack, stack_batches, train_sft_seeds
 from petridish.lm.model import GPTConfig
 from petridish.lm.sft import SFTConfig, train_sft
@@ -83,6 +84,9 @@ def test_resume_after_a_kill_gives_the_uninterrupted_run(tmp_path):
         train_sft_seeds(killed, datas, cfg.model_copy(update={"eval_at": [15]}), SEEDS[:2], "x",
                         eval_fns=[kill_at_15, kill_at_15], ckpt=tmp_path / "group2.safetensors")
     assert (tmp_path / "group2.safetensors").exists()
+    with pytest.raises(UserError, match="another seed group"):  # the same file, resumed with other seeds
+        train_sft_seeds([LM.tiny(TOK, CFG, s) for s in SEEDS[1::-1]], datas[::-1], cfg, SEEDS[1::-1], "x",
+                        ckpt=tmp_path / "group2.safetensors")
     resumed = [LM.tiny(TOK, CFG, s) for s in SEEDS[:2]]
     train_sft_seeds(resumed, datas, cfg, SEEDS[:2], "x", ckpt=tmp_path / "group2.safetensors")
     assert all(max_diff(a, b) == 0.0 for a, b in zip(whole, resumed))

@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from petridish.errors import UserError
 from petridish.lm.model import GPTConfig, TinyGPT
 from petridish.lm.sft import SFTConfig
 from petridish.lm.substrate import LM, Encoded
@@ -175,7 +176,15 @@ def train_sft_seeds(
         return {n: [r[n] for r in recs] for n in recs[0]}
 
     when = Schedule(cfg.steps, cfg.eval_every, tuple(cfg.eval_at), log_every=25, ckpt_every=cfg.ckpt_every)
-    state = None if ckpt is None else TrainState(ckpt, opt, stack.tensors, stack.load)
+    group = torch.tensor(seeds)
+
+    def load(tensors: dict[str, torch.Tensor]) -> None:
+        if not torch.equal(tensors.pop("seeds"), group):
+            raise UserError(f"{ckpt} is the checkpoint of another seed group; resume with the seeds it was started "
+                            "with, or delete it to start again")
+        stack.load(tensors)
+
+    state = None if ckpt is None else TrainState(ckpt, opt, lambda: {**stack.tensors(), "seeds": group}, load)
     history = fit(step, opt, stack.parameters(), lr, cfg.grad_clip, when, phase,
                   SeedReporters(reporters) if reporters else None, evaluate if eval_fns else None, state,
                   clip=clip_per_seed)
