@@ -12,6 +12,7 @@ import sys
 
 import numpy as np
 import pytest
+from stored import check
 
 from petridish import organisms
 from petridish.config import resolve
@@ -300,3 +301,4 @@ def test_smoke_run_writes_a_complete_run_folder(smoke):
     assert provenance == {"s1000/prior": "trained", "s1000/prior-control": "trained"}
     files = list((run / "checkpoints").rglob("*.*"))
     assert files and all(f.suffix == ".safetensors" for f in files)
+    check("behavioral-selection-run", r)  # the move to one definition changes no number (issue 20)

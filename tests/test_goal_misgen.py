@@ -4,6 +4,7 @@ the GIF; jobs are deterministic for a seed. (The science is measured at the defa
 import json
 
 import pytest
+from stored import check
 
 from petridish.config import resolve
 from petridish.organisms import get
@@ -30,6 +31,7 @@ def test_smoke_run_writes_a_complete_run_folder(cli, tmp_path):
     html = (out / "report.html").read_text()
     assert html.count("data:image/png;base64") >= 2 and "data:image/gif;base64" in html
     assert (out / "checkpoints" / "s1000" / "alpha0" / "agent.safetensors").is_file()
+    check("goal-misgen-maze-run", r)  # the move to one definition changes no number (issue 20)
 
 
 def test_jobs_are_deterministic_and_test_levels_are_drawn_per_seed(tmp_path):
@@ -52,6 +54,7 @@ def test_jobs_are_deterministic_and_test_levels_are_drawn_per_seed(tmp_path):
         for h in o["history"]:
             h.pop("steps_per_s")
     assert json.dumps(outs[0]) == json.dumps(outs[1])  # (NaN != NaN, but their JSON matches)
+    check("goal-misgen-coin-job", outs[0])  # the move to one definition changes no number (issue 20)
 
 
 # --- verdicts from hand-made job outputs ---------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import sys
 import numpy as np
 import pytest
 import torch
+from stored import check
 
 from petridish import organisms
 from petridish.config import resolve
@@ -269,6 +270,11 @@ def test_smoke_run_writes_a_complete_run_folder(smoke):
     assert "prior_source" not in r["controls"] and r["card"]["rung"] == 2
     files = list((run / "checkpoints").rglob("*.*"))
     assert any(f.suffix == ".safetensors" for f in files) and all(f.suffix == ".safetensors" for f in files)
+
+
+def test_smoke_numbers_are_the_stored_ones(smoke):
+    """The move to one definition changes no number (issue 20): the smoke run's claims, gates and metrics."""
+    check("inoculation-run", json.loads((smoke / "first" / "result.json").read_text()))
 
 
 def test_next_run_reuses_the_cached_prior(smoke):

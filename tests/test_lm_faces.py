@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from stored import check
 
 from petridish import organisms
 from petridish.jobs import JobContext
@@ -56,12 +57,15 @@ def test_smoke_face_grows_treats_and_detects(ctx, name):
     face = face_of(name)
     cfg = face.config("smoke")
     grown = face.grow(ctx(cfg, "g"), cfg, 1000, False)
+    assays = {"grown": face.assay(cfg, 1000, grown)}
     for spec in face.treatments(cfg):
         dose = spec.doses[0]
         out = (face.grow(ctx(cfg, spec.name), cfg, 1000, False, spec.name) if spec.prevention
                else face.treat(ctx(cfg, spec.name), cfg, 1000, grown, spec.name, dose))
-        assert out.is_file() and face.assay(cfg, 1000, out).failure.n == cfg.eval_n
+        assays[spec.name] = face.assay(cfg, 1000, out)
+        assert out.is_file() and assays[spec.name].failure.n == cfg.eval_n
     dets = face.detect(cfg, 1000, grown)
+    check(f"{name}-face", {"assays": assays, "detections": dets})  # the move changes no number (issue 20)
     methods = {d.method for d in dets}
     # the random baseline's sign and best are chosen on the development set: it exists where that set shows two
     # classes, as does the logistic probe (at the smoke budget it may show one)

@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from stored import check
 
 from petridish import organisms
 from petridish.config import resolve
@@ -30,6 +31,7 @@ def _smoke(cli, tmp_path_factory, organism):
     assert "<img src='data:image/png;base64," in (out / "report.html").read_text()
     ckpts = [p for p in (out / "checkpoints").rglob("*") if p.is_file()]
     assert ckpts and all(p.suffix == ".safetensors" for p in ckpts)
+    check(f"{organism}-run", result)  # job-key parsing removed: no number changes (issue 20)
     return out, result
 
 

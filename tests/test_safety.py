@@ -4,6 +4,7 @@ and each organism's jobs and assembly run at a tiny budget."""
 
 import numpy as np
 import pytest
+from stored import check
 
 from petridish.config import resolve
 from petridish.jobs import JobContext
@@ -99,6 +100,7 @@ def test_organism_jobs_and_assembly(name, tmp_path):
     for arm in r["metrics"]["arms"].values():
         assert all(e["seeds"] == 2 and 0 < e["cases"] <= 2 * cfg.eval_episodes for e in arm.values())
     assert org.card(cfg).rung == 3
+    check(f"{name}-run", r)  # the move to one definition changes no number (issue 20)
 
 
 # --- verdicts from hand-made job outputs ---------------------------------------------------------------------------

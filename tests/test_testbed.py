@@ -6,6 +6,7 @@ import shutil
 
 import numpy as np
 import pytest
+from stored import check
 
 from petridish.cli import main
 from petridish.faces import Assay, Detection
@@ -122,6 +123,7 @@ def test_matrix_smoke_end_to_end_and_resume(tmp_path):
         assert [p["dose"] for p in c["curve"]] == [0.0, 0.5, 1.0]
         assert (out / "curves" / f"{c['organism']}__{c['treatment']}.png").is_file()
     assert len(res["detection"]) == 4 and all(c["verdict"] in DETECTION_VERDICTS for c in res["detection"])
+    check("matrix-absent-supervisor-goal-misgen-maze", res, keys=("cells", "detection"))  # issue 20
     assert {"grown", "control", "detect", "safety-ppo", "adversarial"} == set(res["timings"]["per_stage_cpu_s"])
     page = (out / "report.html").read_text()
     assert "curves/goal-misgen-maze__adversarial.png" in page

@@ -4,6 +4,7 @@ the claims analysis on hand-made job outputs with known verdicts, and a smoke ru
 import gymnasium as gym
 import numpy as np
 import pytest
+from stored import check
 
 import petridish.rl  # noqa: F401 (registers the gymnasium ids)
 from petridish.rl.evaluate import run_episodes
@@ -189,6 +190,7 @@ def test_smoke_run_end_to_end(cli, tmp_path):
     assert [c["id"] for c in r["claims"]] == ["T1", "I1", "S1", "H1", "P1"]
     assert r["metrics"]["arms"]["turn"]["P(F | deployment)"]["cases"] == 16
     assert len(r["metrics"]["safety_dose_curves"]["turn"]) == 3  # before, and the two smoke doses
+    check("treacherous-turn-run", r)  # the move to one definition changes no number (issue 20)
     assert (out / "lifetime.gif").is_file() and (out / "checkpoints" / "s1000" / "turn" / "grow" /
                                                    "agent.safetensors").is_file()
     bad = cli("run", "treacherous-turn", "--budget", "smoke", "--set", "world.cue_accuracy=0.3", "--out",
@@ -212,6 +214,7 @@ def test_testbed_face(tmp_path):
         assert treated != ckpt and treated.is_file()
     dets = face.detect(cfg, 1000, ckpt)
     assert all(len(d.scores) == len(d.labels) == 24 for d in dets)  # half of 2 x 24 first-step states
+    check("treacherous-turn-face", {"grown": a, "detections": dets})
     with pytest.raises(ValueError):
         face.treat(ctx, cfg, 1000, ckpt, "inoculation", 1.0)
 
