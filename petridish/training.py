@@ -1,6 +1,6 @@
 """What every training loop shares, whatever the substrate: where progress goes, the learning-rate schedule, the
 per-step RNG that makes a resumed run draw the same batches as an uninterrupted one, the in-training checkpoint,
-and the loop itself (`fit`), which the SFT, LM RL and ICL trainers each call with their own step."""
+and the loop itself (`fit`), which the SFT, LM RL, ICL and PPO trainers each call with their own step."""
 
 from __future__ import annotations
 
@@ -62,11 +62,14 @@ class Schedule:
 
 class TrainState:
     """The in-training checkpoint of any trainer: model tensors, the optimizer's moments, the step and the eval
-    history, in one safetensors file, so a killed job resumes exactly where it stopped."""
+    history, in one safetensors file, so a killed job resumes exactly where it stopped. `meta` / `load_meta` carry
+    a trainer's own string state (PPO: its training curve, the environment's RNG) in the file's metadata."""
 
     def __init__(self, path: Path, opt: torch.optim.Optimizer, tensors: Callable[[], dict[str, torch.Tensor]],
-                 load: Callable[[dict[str, torch.Tensor]], None]) -> None:
+                 load: Callable[[dict[str, torch.Tensor]], None], meta: Callable[[], dict[str, str]] | None = None,
+                 load_meta: Callable[[dict[str, str]], None] | None = None) -> None:
         self.path, self.opt, self.tensors, self.load_model = path, opt, tensors, load
+        self.meta, self.load_meta = meta, load_meta
 
     def _params(self) -> list[torch.Tensor]:
         return [p for g in self.opt.param_groups for p in g["params"]]
@@ -76,12 +79,15 @@ class TrainState:
         for i, p in enumerate(self._params()):
             for k, v in self.opt.state.get(p, {}).items():
                 out[f"opt.{i}.{k}"] = v if torch.is_tensor(v) else torch.tensor(v)
-        save_tensors(self.path, out, {"step": str(step), "history": json.dumps(history)})
+        extra = self.meta() if self.meta is not None else {}
+        save_tensors(self.path, out, {**extra, "step": str(step), "history": json.dumps(history)})
 
     def load(self) -> tuple[int, list[dict]]:
         tensors = load_tensors(self.path)
         with safe_open(str(self.path), "pt") as f:
             meta = f.metadata()
+        if self.load_meta is not None:
+            self.load_meta(meta)
         self.load_model({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
         params = self._params()
         for key, v in tensors.items():
@@ -95,7 +101,7 @@ def fit(step_fn: Callable[[int], Step], opt: torch.optim.Optimizer, params: list
         lr: Callable[[int], float], grad_clip: float, when: Schedule, phase: str, reporter: Reporter | None = None,
         evaluate: Callable[[int], dict] | None = None, state: TrainState | None = None,
         clip: Callable[[list[torch.Tensor], float], object] = torch.nn.utils.clip_grad_norm_) -> list[dict]:
-    """The training loop every trainer shares (SFT, LM RL, ICL): resume from `state`, then per step set the
+    """The training loop every trainer shares (SFT, LM RL, ICL, PPO): resume from `state`, then per step set the
     learning rate, backpropagate step_fn(step).loss, clip(params, grad_clip), step; report progress, log, evaluate
     and checkpoint on `when`. Returns the eval history [{"step": s, **evaluate(s)}]; a finished loop deletes its
     checkpoint. A seed-batched trainer (petridish.lm.batched) passes a per-seed `clip`."""

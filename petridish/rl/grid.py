@@ -142,6 +142,30 @@ class GridEngine(VectorEnv):
             return tuple(self.render_text(i) for i in range(self.num_envs))
         return None
 
+    # --- checkpointing (a killed PPO job resumes mid-training with the same episodes in flight) ------------------
+    def episode_state(self) -> tuple[dict[str, np.ndarray], dict[str, dict]]:
+        """(every per-row array of the game's state, e.g. "grid", "pos", "first.goal"; every generator's state)."""
+        arrays: dict[str, np.ndarray] = {}
+        rngs: dict[str, dict] = {}
+        for name, v in vars(self).items():
+            if isinstance(v, np.ndarray) and v.shape[:1] == (self.num_envs,) and name != "rows":
+                arrays[name] = v
+            elif isinstance(v, dict) and all(isinstance(a, np.ndarray) for a in v.values()):
+                arrays.update({f"{name}.{k}": a for k, a in v.items()})
+            elif isinstance(v, np.random.Generator):
+                rngs[name] = v.bit_generator.state
+        return arrays, rngs
+
+    def load_episode_state(self, arrays: dict[str, np.ndarray], rngs: dict[str, dict]) -> None:
+        for key, a in arrays.items():
+            name, _, sub = key.partition(".")
+            if sub:
+                getattr(self, name)[sub] = a.copy()
+            else:
+                setattr(self, name, a.copy())
+        for name, st in rngs.items():
+            getattr(self, name).bit_generator.state = st
+
     # --- internals -------------------------------------------------------------------------------------------
     def _reset_rows(self, rows: np.ndarray, levels: np.ndarray | None = None) -> None:
         lv = self.sample_levels(len(rows)) if levels is None else levels
